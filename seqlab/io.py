@@ -1,0 +1,85 @@
+"""Small file helpers shared by every layer: atomic writes and Kaldi-style tables.
+
+A Kaldi table file (``text``, ``wav.scp``, ``utt2spk``) has one entry per line: a key, whitespace,
+and the rest of the line as the value (possibly empty, e.g. an empty transcript).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+class TableFormatError(ValueError):
+    """A Kaldi-style table file has a malformed line; the message names the file and line."""
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` and rename it over ``path`` only on success.
+
+    ``path == "-"`` writes to standard output instead (text mode only). On an exception the
+    temporary file is removed and ``path`` is left untouched, so readers never see half a file.
+
+    >>> with atomic_write("out.txt") as f:
+    ...     f.write("hello\\n")
+    """
+    if str(path) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    binary = "b" in mode
+    try:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def open_text(path: str | os.PathLike) -> IO[str]:
+    """Open a UTF-8 text file for reading; ``"-"`` means standard input."""
+    if str(path) == "-":
+        return contextlib.nullcontext(sys.stdin)  # type: ignore[return-value]
+    return open(path, encoding="utf-8")
+
+
+def read_table(path: str | os.PathLike, allow_duplicates: bool = False) -> dict[str, str]:
+    """Read a Kaldi-style table ``key value...`` into an ordered dict ``{key: value}``.
+
+    Blank lines are skipped; the value is the rest of the line with surrounding whitespace
+    stripped (empty for a line holding only a key). Duplicate keys raise
+    :class:`TableFormatError` naming the file and line unless ``allow_duplicates`` (last wins).
+    """
+    table: dict[str, str] = {}
+    first_seen: dict[str, int] = {}
+    try:
+        with open_text(path) as f:
+            for lineno, line in enumerate(f, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                parts = line.split(maxsplit=1)
+                key = parts[0]
+                value = parts[1] if len(parts) > 1 else ""
+                if key in table and not allow_duplicates:
+                    raise TableFormatError(
+                        f"{path}:{lineno}: duplicate key {key!r} (first on line {first_seen[key]})"
+                    )
+                table[key] = value
+                first_seen.setdefault(key, lineno)
+    except UnicodeDecodeError as e:
+        raise TableFormatError(f"{path}: not valid UTF-8 text ({e})") from e
+    return table
