@@ -1,0 +1,5 @@
+"""Text side of the pipeline: tokenizers (char, word, sentencepiece) and normalization."""
+
+from seqlab.text.normalize import NormalizationOptions, normalize
+
+__all__ = ["NormalizationOptions", "normalize"]
