@@ -246,7 +246,7 @@ def _softmax_grad_kernel(
 
 @triton.jit
 def _segment_sum(a, a_start, b, b_start):
-    return tl.where(b_start, b, a + b), a_start | b_start
+    return tl.where(b_start != 0, b, a + b), a_start | b_start
 
 
 @triton.jit
@@ -269,7 +269,7 @@ def _gamma_scatter_kernel(
     cls = tl.load(cls_ptr + meta, mask=kmask, other=C)
     used = kmask & (cls < C)
     perm = tl.load(perm_ptr + meta, mask=used, other=0)
-    start = tl.load(start_ptr + meta, mask=used, other=1) != 0
+    start = tl.load(start_ptr + meta, mask=used, other=1)  # int32 flags (scan-friendly)
     last = tl.load(end_ptr + meta, mask=used, other=0) != 0
     gam = tl.load(gamma_ptr + rows.to(tl.int64)[:, None] * G + perm, mask=used, other=0.0)
     total, _ = tl.associative_scan((gam, start), 1, _segment_sum)
@@ -285,6 +285,12 @@ def _gamma_scatter_kernel(
 def _checkpoint_interval(time: int) -> int:
     """Alpha checkpoint spacing K ~ sqrt(T) (balances checkpoint and scratch memory)."""
     return max(8, triton.next_power_of_2(max(1, math.isqrt(max(time, 1)))))
+
+
+def _recursion_warps(block_s: int) -> int:
+    """Warps for the per-utterance recursions: one warp up to 256 states (the neighbour gathers
+    stay warp shuffles), then more so that each thread keeps ~8 states in registers."""
+    return min(8, max(1, block_s // 256))
 
 
 def _row_blocks(classes: int) -> tuple[int, int]:
@@ -347,7 +353,7 @@ def ctc_forward(
     _alpha_kernel[(batch,)](
         logits, lse, targets, offsets, input_lengths, target_lengths, ckpt, logz,
         batch, time, max_label, logits.stride(0), logits.stride(1), blank,
-        NORMALIZED=normalized, K=k, BLOCK_S=block_s,
+        NORMALIZED=normalized, K=k, BLOCK_S=block_s, num_warps=_recursion_warps(block_s),
     )  # fmt: skip
     return logz, lse, ckpt
 
@@ -382,7 +388,7 @@ def ctc_backward(
     _beta_kernel[(batch,)](
         logits, lse, targets, offsets, input_lengths, target_lengths, ckpt, logz, scratch, gamma,
         batch, time, max_label, slots, logits.stride(0), logits.stride(1), blank,
-        NORMALIZED=normalized, K=k, BLOCK_S=block_s,
+        NORMALIZED=normalized, K=k, BLOCK_S=block_s, num_warps=_recursion_warps(block_s),
     )  # fmt: skip
     grad = torch.empty_like(logits)
     n_rows = time * batch
