@@ -1,0 +1,89 @@
+"""JSON-lines manifests: one utterance per line, ``{"id", "audio", "duration", "text", "speaker"?}``.
+
+``audio`` is a path, relative paths being resolved against the manifest's folder (so a
+dataset folder can be moved as a whole); ``duration`` is in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from seqlab.io import atomic_write
+
+__all__ = ["Utterance", "ManifestError", "read_manifest", "write_manifest"]
+
+
+class ManifestError(ValueError):
+    """A manifest line is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One utterance: id, audio location, duration (seconds), transcript, optional speaker."""
+
+    id: str
+    audio: str
+    duration: float
+    text: str
+    speaker: str | None = None
+
+
+def read_manifest(path: str | os.PathLike) -> list[Utterance]:
+    """Read a JSON-lines manifest (blank lines skipped; relative audio paths resolved)."""
+    path = Path(path)
+    base = path.parent
+    utts: list[Utterance] = []
+    seen: set[str] = set()
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot read manifest ({e.strerror or e})") from e
+    with f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise TypeError("not an object")
+                utt = Utterance(
+                    id=str(row["id"]),
+                    audio=str(row["audio"]),
+                    duration=float(row.get("duration", 0.0)),
+                    text=str(row.get("text", "")),
+                    speaker=None if row.get("speaker") is None else str(row["speaker"]),
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                raise ManifestError(f"{path}:{lineno}: bad manifest entry ({e!r})") from e
+            if utt.id in seen:
+                raise ManifestError(f"{path}:{lineno}: duplicate utterance id {utt.id!r}")
+            seen.add(utt.id)
+            if not os.path.isabs(utt.audio) and "://" not in utt.audio:
+                utt = Utterance(utt.id, str(base / utt.audio), utt.duration, utt.text, utt.speaker)
+            utts.append(utt)
+    return utts
+
+
+def write_manifest(
+    path: str | os.PathLike, utterances: Iterable[Utterance], relative_to: str | None = None
+) -> None:
+    """Write utterances as JSON lines atomically.
+
+    ``relative_to``: when given (usually the manifest's folder), audio paths under it are
+    written relative to it.
+    """
+    with atomic_write(path) as f:
+        for utt in utterances:
+            row = asdict(utt)
+            if relative_to is not None:
+                try:
+                    row["audio"] = os.path.relpath(utt.audio, relative_to)
+                except ValueError:
+                    pass
+            if row["speaker"] is None:
+                del row["speaker"]
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,173 @@
+"""Trainer: learning, exact resume, AMP, accumulation, non-finite skips, checkpoints."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from seqlab.training import (
+    OptimConfig,
+    SchedulerConfig,
+    Trainer,
+    TrainerConfig,
+    average_checkpoints,
+    load_checkpoint,
+)
+
+FAST = dict(progress=False, tensorboard=False, log_every=1)
+
+
+@pytest.fixture(autouse=True)
+def _helpers(toy):
+    global toy_items, toy_loader, tiny_model, decode
+    toy_items, toy_loader, tiny_model, decode = toy.items, toy.loader, toy.model, toy.decode
+
+
+def make_trainer(tmp_path, name="run", model=None, items=None, **kw) -> Trainer:
+    items = items or toy_items()
+    cfg = TrainerConfig(**{**FAST, "epochs": 2, **kw})
+    return Trainer(
+        model or tiny_model(),
+        toy_loader(items),
+        tmp_path / name,
+        optim=OptimConfig(name="adamw", lr=3e-3, weight_decay=0.01),
+        scheduler=SchedulerConfig(name="noam", warmup_steps=4),
+        trainer=cfg,
+        valid_loader=toy_loader(items[:4]),
+        decode=decode,
+    )
+
+
+def params(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=0, msg=k)
+
+
+def test_training_reduces_loss_and_writes_checkpoints(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=6, keep_last=2, average_last=2, tensorboard=True)
+    history = trainer.fit()
+    assert len(history) == 6
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert history[-1]["valid_loss"] < history[0]["valid_loss"]
+    assert 0.0 <= history[-1]["valid_cer"] <= 1.0 and "valid_wer" in history[-1]
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.glob("epoch-*.pt")) == ["epoch-5.pt", "epoch-6.pt"]
+    for name in ("last.pt", "best.pt", "avg.pt"):
+        assert (run / name).is_file()
+    assert load_checkpoint(run / "last.pt")["epoch"] == 6
+    assert list((run / "tensorboard").iterdir()), "TensorBoard events written"
+    avg = load_checkpoint(run / "avg.pt")["model"]
+    e5, e6 = (load_checkpoint(run / f"epoch-{i}.pt")["model"] for i in (5, 6))
+    k = "ctc_head.weight"
+    torch.testing.assert_close(avg[k], (e5[k] + e6[k]) / 2)
+    assert not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
+
+
+def test_resume_at_epoch_boundary_reproduces_uninterrupted_training(tmp_path):
+    full = make_trainer(tmp_path, "full", epochs=3)
+    full.fit()
+    part = make_trainer(tmp_path, "part", epochs=1)
+    part.fit()
+    resumed = make_trainer(tmp_path, "part", model=tiny_model(), epochs=3)
+    torch.manual_seed(123)  # disturb the global RNG: resume must restore it
+    resumed.resume(tmp_path / "part" / "last.pt")
+    resumed.fit()
+    assert resumed.step == full.step
+    assert_same(params(resumed.model), params(full.model))
+    assert resumed.history == full.history
+
+
+def test_resume_mid_epoch_reproduces_uninterrupted_training(tmp_path):
+    full = make_trainer(tmp_path, "full", epochs=2)
+    full.fit()
+    steps_per_epoch = full.step // 2
+    stopped = make_trainer(tmp_path, "part", epochs=2, max_steps=steps_per_epoch + 1)
+    stopped.fit()
+    state = load_checkpoint(tmp_path / "part" / "last.pt")
+    assert state["epoch"] == 1 and state["batches_done"] == 1
+    resumed = make_trainer(tmp_path, "part", model=tiny_model(), epochs=2)
+    resumed.resume(tmp_path / "part" / "last.pt")
+    resumed.fit()
+    assert_same(params(resumed.model), params(full.model))
+
+
+def test_accumulation_equals_one_big_batch(tmp_path):
+    """Two accumulated half-batches give the step of the full batch (mean CTC per batch)."""
+    items = toy_items(4)
+    for it in items:  # equal lengths: batch means are then comparable
+        it["features"] = it["features"][:24]
+        it["tokens"] = it["tokens"][:2]
+        it["text"] = it["text"][:2]
+    cfg = dict(epochs=1, grad_clip=0.0, seed=0)
+    model_a, model_b = tiny_model(dropout=0.0), tiny_model(dropout=0.0)
+    big = Trainer(model_a, toy_loader(items, max_frames=96), tmp_path / "a",
+                  optim=OptimConfig(name="sgd", lr=0.1), trainer=TrainerConfig(**FAST, **cfg))  # fmt: skip
+    small = Trainer(model_b, toy_loader(items, max_frames=48), tmp_path / "b",
+                    optim=OptimConfig(name="sgd", lr=0.1),
+                    trainer=TrainerConfig(**FAST, accum_steps=2, **cfg))  # fmt: skip
+    big.fit()
+    small.fit()
+    assert big.step == small.step == 1
+    assert_same(params(model_a), params(model_b))
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_amp_path_runs_and_learns(tmp_path, amp):
+    trainer = make_trainer(tmp_path, epochs=3, amp=amp)
+    history = trainer.fit()
+    assert all(torch.isfinite(torch.tensor(h["train_loss"])) for h in history)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_non_finite_loss_skips_the_step_with_a_warning(tmp_path, caplog):
+    trainer = make_trainer(tmp_path, epochs=1)
+    model = trainer.model
+    original = model.compute_loss
+    calls = {"n": 0}
+
+    def flaky(*args):
+        out = original(*args)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            out = {**out, "loss": out["loss"] * float("nan")}
+        return out
+
+    model.compute_loss = flaky
+    before = params(model)
+    with caplog.at_level(logging.WARNING, logger="seqlab.training.trainer"):
+        trainer.fit()
+    assert trainer.skipped_steps == 1
+    assert "non-finite loss" in caplog.text
+    assert trainer.step == len(trainer.train_loader) - 1
+    after = params(model)
+    assert all(torch.isfinite(v).all() for v in after.values())
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_early_stopping_stops_after_patience(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=10, patience=1)
+    trainer.optimizer.param_groups[0]["lr"] = 0.0
+    trainer.scheduler.base_lrs = [0.0]  # nothing can improve after the first epoch
+    history = trainer.fit()
+    assert len(history) == 2
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == 1
+
+
+def test_average_checkpoints_is_elementwise_mean(tmp_path):
+    from seqlab.training import save_checkpoint
+
+    states = [{"model": {"w": torch.full((2,), float(i)), "n": torch.tensor(i)}} for i in range(3)]
+    paths = []
+    for i, s in enumerate(states):
+        save_checkpoint(s, tmp_path / f"{i}.pt")
+        paths.append(tmp_path / f"{i}.pt")
+    avg = average_checkpoints(paths)
+    torch.testing.assert_close(avg["w"], torch.full((2,), 1.0))
+    assert int(avg["n"]) == 2
