@@ -7,7 +7,13 @@ import math
 import pytest
 import torch
 
-from seqlab.training import OptimConfig, SchedulerConfig, build_optimizer, build_scheduler, lr_factor
+from seqlab.training import (
+    OptimConfig,
+    SchedulerConfig,
+    build_optimizer,
+    build_scheduler,
+    lr_factor,
+)
 
 
 def _lrs(scheduler, optimizer, steps):
