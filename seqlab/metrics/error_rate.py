@@ -216,6 +216,8 @@ def wer(
             return text.split()
         return text
 
+    if normalization is None and set(map(type, refs)) | set(map(type, hyps)) <= {str}:
+        return error_rate(list(map(str.split, refs)), list(map(str.split, hyps)), unit="word")
     return error_rate(list(map(words, refs)), list(map(words, hyps)), unit="word")
 
 
