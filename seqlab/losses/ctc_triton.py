@@ -119,6 +119,12 @@ def _row_lse_kernel(
 
 
 @triton.jit
+def _advance(alpha, e, live, s, skip, in_seq, BLOCK_S: tl.constexpr):
+    """One alpha step where ``live`` (scalar), identity otherwise (unrolled-loop tail)."""
+    return tl.where(live, _alpha_step(alpha, e, s, skip, in_seq, BLOCK_S), alpha)
+
+
+@triton.jit
 def _alpha_kernel(
     x_ptr, lse_ptr, tgt_ptr, off_ptr, in_len_ptr, tgt_len_ptr, ckpt_ptr, logz_ptr,
     B, T, L_CAP, stride_t, stride_b, blank,
@@ -134,13 +140,28 @@ def _alpha_kernel(
     alpha = tl.where(s < 2, e, float("-inf"))
     ckpt_row = ckpt_ptr + b.to(tl.int64) * BLOCK_S + s
     tl.store(ckpt_row, alpha)
-    e_next = _emission(x_row, lse_row, 1, T_b, B, stride_t, lab, in_seq, NORMALIZED)
-    for t in range(1, T_b):
-        e = e_next  # software prefetch: frame t + 1 is in flight while frame t is combined
-        e_next = _emission(x_row, lse_row, t + 1, T_b, B, stride_t, lab, in_seq, NORMALIZED)
-        alpha = _alpha_step(alpha, e, s, skip, in_seq, BLOCK_S)
-        seg = t // K
-        tl.store(ckpt_row + seg.to(tl.int64) * B * BLOCK_S, alpha, mask=(t % K) == 0)
+    # Unrolled by 4 with four emission registers, each refilled right after its use: every
+    # gather has three recursion steps to arrive, and no register is rotated (which would stall).
+    ea = _emission(x_row, lse_row, 1, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+    eb = _emission(x_row, lse_row, 2, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+    ec = _emission(x_row, lse_row, 3, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+    ed = _emission(x_row, lse_row, 4, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+    for t in range(1, T_b, 4):
+        alpha = _advance(alpha, ea, t < T_b, s, skip, in_seq, BLOCK_S)
+        tl.store(ckpt_row + (t // K) * B * BLOCK_S, alpha, mask=(t % K == 0) & (t < T_b))
+        ea = _emission(x_row, lse_row, t + 4, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+        u = t + 1
+        alpha = _advance(alpha, eb, u < T_b, s, skip, in_seq, BLOCK_S)
+        tl.store(ckpt_row + (u // K) * B * BLOCK_S, alpha, mask=(u % K == 0) & (u < T_b))
+        eb = _emission(x_row, lse_row, t + 5, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+        u = t + 2
+        alpha = _advance(alpha, ec, u < T_b, s, skip, in_seq, BLOCK_S)
+        tl.store(ckpt_row + (u // K) * B * BLOCK_S, alpha, mask=(u % K == 0) & (u < T_b))
+        ec = _emission(x_row, lse_row, t + 6, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+        u = t + 3
+        alpha = _advance(alpha, ed, u < T_b, s, skip, in_seq, BLOCK_S)
+        tl.store(ckpt_row + (u // K) * B * BLOCK_S, alpha, mask=(u % K == 0) & (u < T_b))
+        ed = _emission(x_row, lse_row, t + 7, T_b, B, stride_t, lab, in_seq, NORMALIZED)
     a_last = tl.max(tl.where(s == n_ext - 1, alpha, float("-inf")), 0)
     a_prev = tl.max(tl.where(s == n_ext - 2, alpha, float("-inf")), 0)
     hi = tl.maximum(a_last, a_prev)
@@ -150,6 +171,37 @@ def _alpha_kernel(
     logz = tl.where(T_b == 0, empty, logz)
     logz = tl.where(fits, logz, float("-inf"))
     tl.store(logz_ptr + b, logz)
+
+
+@triton.jit
+def _recompute(alpha_buf, emit_buf, k, n_steps, alpha, e, s, skip, in_seq, BLOCK_S: tl.constexpr):
+    """Alpha step ``k`` of a segment into the scratch rows (no-op past the segment)."""
+    live = k < n_steps
+    alpha = _advance(alpha, e, live, s, skip, in_seq, BLOCK_S)
+    tl.store(alpha_buf + k * BLOCK_S, alpha, mask=live & (s >= 0))
+    tl.store(emit_buf + k * BLOCK_S, e, mask=live & (s >= 0))
+    return alpha
+
+
+@triton.jit
+def _beta_step(
+    beta, alpha, e, t, T_b, live, logz, feasible, g_base, B, G,
+    s, skip2, up2, in_seq, is_final, BLOCK_S: tl.constexpr,
+):  # fmt: skip
+    """Beta at frame ``t`` from beta at ``t + 1``; stores the posteriors of frame ``t``."""
+    b1 = tl.gather(beta, tl.minimum(s + 1, BLOCK_S - 1), 0)
+    b1 = tl.where(s + 1 < BLOCK_S, b1, float("-inf"))
+    b2 = tl.gather(beta, up2, 0)
+    b2 = tl.where(skip2, b2, float("-inf"))
+    stepped = tl.where(in_seq, _lse3(beta, b1, b2) + e, float("-inf"))
+    new = tl.where(t == T_b - 1, tl.where(is_final, e, float("-inf")), stepped)
+    both = alpha + new  # -inf off every complete path (guards -inf - -inf below)
+    post = tl.where(both == float("-inf"), 0.0, tl.exp(both - e - logz))
+    post = tl.where(feasible, tl.where(in_seq, post, 0.0), 0.0)
+    g_row = g_base + t.to(tl.int64) * B * G
+    tl.store(g_row + (s + 1) // 2, post, mask=live & in_seq & (s % 2 == 1))
+    tl.store(g_row, tl.sum(tl.where(s % 2 == 0, post, 0.0), 0), mask=live)
+    return tl.where(live, new, beta)
 
 
 @triton.jit
@@ -172,8 +224,7 @@ def _beta_kernel(
     up2 = tl.minimum(s + 2, BLOCK_S - 1)
     skip2 = (tl.gather(skip.to(tl.int32), up2, 0) != 0) & (s + 2 < BLOCK_S)
     is_final = (s == n_ext - 1) | (s == n_ext - 2)
-    is_blank_pos = (s % 2) == 0
-    slot = (s + 1) // 2  # gamma slot of label position s (odd s)
+    g_base = gamma_ptr + b.to(tl.int64) * G
     ckpt_row = ckpt_ptr + b.to(tl.int64) * BLOCK_S + s
     alpha_buf = scratch_ptr + b.to(tl.int64) * (2 * K * BLOCK_S) + s
     emit_buf = alpha_buf + K * BLOCK_S
@@ -183,35 +234,48 @@ def _beta_kernel(
         seg = n_seg - 1 - i
         t0 = seg * K
         n_steps = tl.minimum(T_b - t0, K)
-        # Recompute this segment's alphas (and emissions) from its checkpoint.
+        end = t0 + n_steps
+        # Recompute this segment's alphas (and emissions) from its checkpoint, unrolled by 4
+        # with prefetched emissions as in _alpha_kernel.
         alpha = tl.load(ckpt_row + seg.to(tl.int64) * B * BLOCK_S)
-        e = _emission(x_row, lse_row, t0, T_b, B, stride_t, lab, in_seq, NORMALIZED)
+        e = _emission(x_row, lse_row, t0, end, B, stride_t, lab, in_seq, NORMALIZED)
         tl.store(alpha_buf, alpha)
         tl.store(emit_buf, e)
-        for k in range(1, n_steps):
-            e = _emission(x_row, lse_row, t0 + k, T_b, B, stride_t, lab, in_seq, NORMALIZED)
-            alpha = _alpha_step(alpha, e, s, skip, in_seq, BLOCK_S)
-            tl.store(alpha_buf + k * BLOCK_S, alpha)
-            tl.store(emit_buf + k * BLOCK_S, e)
+        ea = _emission(x_row, lse_row, t0 + 1, end, B, stride_t, lab, in_seq, NORMALIZED)
+        eb = _emission(x_row, lse_row, t0 + 2, end, B, stride_t, lab, in_seq, NORMALIZED)
+        ec = _emission(x_row, lse_row, t0 + 3, end, B, stride_t, lab, in_seq, NORMALIZED)
+        ed = _emission(x_row, lse_row, t0 + 4, end, B, stride_t, lab, in_seq, NORMALIZED)
+        for k in range(1, n_steps, 4):
+            alpha = _recompute(alpha_buf, emit_buf, k, n_steps, alpha, ea, s, skip, in_seq, BLOCK_S)
+            ea = _emission(x_row, lse_row, t0 + k + 4, end, B, stride_t, lab, in_seq, NORMALIZED)
+            alpha = _recompute(alpha_buf, emit_buf, k + 1, n_steps, alpha, eb, s, skip, in_seq,
+                               BLOCK_S)  # fmt: skip
+            eb = _emission(x_row, lse_row, t0 + k + 5, end, B, stride_t, lab, in_seq, NORMALIZED)
+            alpha = _recompute(alpha_buf, emit_buf, k + 2, n_steps, alpha, ec, s, skip, in_seq,
+                               BLOCK_S)  # fmt: skip
+            ec = _emission(x_row, lse_row, t0 + k + 6, end, B, stride_t, lab, in_seq, NORMALIZED)
+            alpha = _recompute(alpha_buf, emit_buf, k + 3, n_steps, alpha, ed, s, skip, in_seq,
+                               BLOCK_S)  # fmt: skip
+            ed = _emission(x_row, lse_row, t0 + k + 7, end, B, stride_t, lab, in_seq, NORMALIZED)
         tl.debug_barrier()
-        # Beta recursion backwards through the segment; posteriors per label position.
-        for back in range(0, n_steps):
+        # Beta backwards through the segment, scratch rows prefetched two steps ahead.
+        k_a = n_steps - 1
+        a_a = tl.load(alpha_buf + k_a * BLOCK_S)
+        e_a = tl.load(emit_buf + k_a * BLOCK_S)
+        a_b = tl.load(alpha_buf + (k_a - 1) * BLOCK_S, mask=(k_a >= 1) & (s >= 0), other=0.0)
+        e_b = tl.load(emit_buf + (k_a - 1) * BLOCK_S, mask=(k_a >= 1) & (s >= 0), other=0.0)
+        for back in range(0, n_steps, 2):
             kk = n_steps - 1 - back
-            t = t0 + kk
-            e = tl.load(emit_buf + kk * BLOCK_S)
-            alpha = tl.load(alpha_buf + kk * BLOCK_S)
-            b1 = tl.gather(beta, tl.minimum(s + 1, BLOCK_S - 1), 0)
-            b1 = tl.where(s + 1 < BLOCK_S, b1, float("-inf"))
-            b2 = tl.gather(beta, up2, 0)
-            b2 = tl.where(skip2, b2, float("-inf"))
-            stepped = tl.where(in_seq, _lse3(beta, b1, b2) + e, float("-inf"))
-            beta = tl.where(t == T_b - 1, tl.where(is_final, e, float("-inf")), stepped)
-            both = alpha + beta  # -inf off every complete path (guards -inf - -inf below)
-            post = tl.where(both == float("-inf"), 0.0, tl.exp(both - e - logz))
-            post = tl.where(feasible, tl.where(in_seq, post, 0.0), 0.0)
-            g_row = gamma_ptr + (t.to(tl.int64) * B + b) * G
-            tl.store(g_row + slot, post, mask=in_seq & (s % 2 == 1))
-            tl.store(g_row, tl.sum(tl.where(is_blank_pos, post, 0.0), 0))
+            beta = _beta_step(beta, a_a, e_a, t0 + kk, T_b, kk >= 0, logz, feasible, g_base, B,
+                              G, s, skip2, up2, in_seq, is_final, BLOCK_S)  # fmt: skip
+            ok = (kk >= 2) & (s >= 0)
+            a_a = tl.load(alpha_buf + (kk - 2) * BLOCK_S, mask=ok, other=0.0)
+            e_a = tl.load(emit_buf + (kk - 2) * BLOCK_S, mask=ok, other=0.0)
+            beta = _beta_step(beta, a_b, e_b, t0 + kk - 1, T_b, kk >= 1, logz, feasible, g_base,
+                              B, G, s, skip2, up2, in_seq, is_final, BLOCK_S)  # fmt: skip
+            ok = (kk >= 3) & (s >= 0)
+            a_b = tl.load(alpha_buf + (kk - 3) * BLOCK_S, mask=ok, other=0.0)
+            e_b = tl.load(emit_buf + (kk - 3) * BLOCK_S, mask=ok, other=0.0)
         tl.debug_barrier()
 
 
