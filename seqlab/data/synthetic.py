@@ -40,7 +40,9 @@ _RATE, _PITCH = 1, 3  # espeak_PARAMETER values
 _SEED = 1
 _VARIANT = "seqlab"
 _VARIANT_TEXT = "language variant\nname seqlab\nflutter 0\nroughness 0\n"
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -57,7 +59,9 @@ def _library() -> ctypes.CDLL:
     try:
         import espeakng_loader
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise SynthesisError("speech synthesis needs the 'espeakng-loader' package (pip install espeakng-loader)") from e
+        raise SynthesisError(
+            "speech synthesis needs the 'espeakng-loader' package (pip install espeakng-loader)"
+        ) from e
     lib = ctypes.CDLL(espeakng_loader.get_library_path())
     lib.espeak_Initialize.restype = ctypes.c_int
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
@@ -82,7 +86,9 @@ def _library() -> ctypes.CDLL:
     data = _overlay(espeakng_loader.get_data_path()).encode()
     rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, _INITIALIZE_DONT_EXIT)
     if rate <= 0:
-        raise SynthesisError(f"espeak_Initialize failed (returned {rate}) with data at {data.decode()}")
+        raise SynthesisError(
+            f"espeak_Initialize failed (returned {rate}) with data at {data.decode()}"
+        )
     chunks: list[np.ndarray] = []
 
     def on_audio(wav: ctypes.POINTER(ctypes.c_short), count: int, events: ctypes.c_void_p) -> int:
@@ -158,10 +164,14 @@ def synthesize(
         lib.espeak_ng_SetRandSeed(_SEED)  # eSpeak's noise sources: same args, same samples
         lib.espeak_SetParameter(_RATE, int(rate_wpm), 0)
         lib.espeak_SetParameter(_PITCH, int(pitch), 0)
-        status = lib.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        status = lib.espeak_Synth(
+            encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+        )
         lib.espeak_Synchronize()
         if status != 0:
-            raise SynthesisError(f"synthesize: espeak_Synth failed with status {status} for {text[:40]!r}")
+            raise SynthesisError(
+                f"synthesize: espeak_Synth failed with status {status} for {text[:40]!r}"
+            )
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
         chunks.clear()
         native = int(_state["rate"])  # type: ignore[arg-type]

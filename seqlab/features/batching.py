@@ -1,0 +1,61 @@
+"""Compute features for many utterances: sort by length, pad into buckets, run the module.
+
+Sorting keeps padding small (a batch of 2-15 s utterances padded to the longest wastes about
+half its work) and a bounded bucket keeps the working set cache-sized on a CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+
+__all__ = ["length_buckets", "pad_batch", "compute_in_buckets"]
+
+
+def length_buckets(
+    lengths: Sequence[int], max_samples: int = 1_600_000, max_batch: int = 64
+) -> Iterator[list[int]]:
+    """Yield index lists: utterances sorted by length (longest first), each bucket's padded size
+    ``len(bucket) * longest`` at most ``max_samples`` (an over-long utterance gets its own)."""
+    order = sorted(range(len(lengths)), key=lambda i: -int(lengths[i]))
+    bucket: list[int] = []
+    for i in order:
+        longest = int(lengths[bucket[0]]) if bucket else int(lengths[i])
+        if bucket and ((len(bucket) + 1) * longest > max_samples or len(bucket) >= max_batch):
+            yield bucket
+            bucket = []
+        bucket.append(i)
+    if bucket:
+        yield bucket
+
+
+def pad_batch(waveforms: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``(N_i,)`` waveforms into ``(B, max N)`` zero-padded plus ``(B,)`` long lengths."""
+    lengths = torch.tensor([int(w.shape[-1]) for w in waveforms], dtype=torch.long)
+    if not waveforms:
+        return torch.zeros(0, 0), lengths
+    return torch.nn.utils.rnn.pad_sequence(list(waveforms), batch_first=True), lengths
+
+
+def compute_in_buckets(
+    frontend: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    waveforms: Sequence[torch.Tensor],
+    max_samples: int = 1_600_000,
+    max_batch: int = 64,
+    device: torch.device | str | None = None,
+) -> list[torch.Tensor]:
+    """Run ``frontend(batch (B, N), lengths (B,))`` over length-sorted buckets of ``(N_i,)``
+    waveforms; returns each utterance's ``(T_i, D)`` features in input order (on the CPU when
+    ``device`` is given, else on the frontend's output device)."""
+    out: list[torch.Tensor | None] = [None] * len(waveforms)
+    for bucket in length_buckets([w.shape[-1] for w in waveforms], max_samples, max_batch):
+        batch, lengths = pad_batch([waveforms[i] for i in bucket])
+        if device is not None:
+            batch, lengths = batch.to(device), lengths.to(device)
+        feats, frames = frontend(batch, lengths)
+        if device is not None:
+            feats, frames = feats.cpu(), frames.cpu()
+        for row, i in enumerate(bucket):
+            out[i] = feats[row, : int(frames[row])]
+    return out  # type: ignore[return-value]
