@@ -1,8 +1,8 @@
 """The Triton kernels lower to real GPU code (sm_90 cubin through ptxas) without a GPU.
 
 The interpreter tests check the arithmetic; this checks that every kernel also compiles for an
-H100 (``tl.gather``, ``tl.associative_scan``, dynamic loops), with the recursion state kept out
-of local memory. Runs in a subprocess because the test session imports the kernels in
+H100 (``tl.gather``, ``tl.associative_scan``, dynamic loops), and that the generated PTX keeps
+the recursion state in registers (no ``ld.local``). Runs in a subprocess because the test session imports the kernels in
 interpreter mode.
 """
 
