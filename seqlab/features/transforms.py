@@ -41,7 +41,9 @@ class _Frontend(nn.Module):
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__()
         self.config = resolve_config(preset, self.kind, **overrides)
-        self.register_buffer("window", compute.build_window(self.config), persistent=False)
+        self.register_buffer(
+            "window", compute.build_window(self.config, torch.float64), persistent=False
+        )
 
     @property
     def num_features(self) -> int:
@@ -105,7 +107,7 @@ class Fbank(_Frontend):
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__(preset, **overrides)
         self.register_buffer(
-            "mel_weights", compute.build_mel_weights(self.config), persistent=False
+            "mel_weights", compute.build_mel_weights(self.config, torch.float64), persistent=False
         )
 
     def forward(
@@ -133,7 +135,7 @@ class MFCC(Fbank):
 
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__(preset, **overrides)
-        self.register_buffer("dct", compute.build_dct(self.config), persistent=False)
+        self.register_buffer("dct", compute.build_dct(self.config, torch.float64), persistent=False)
 
     def forward(
         self,

@@ -18,7 +18,7 @@ RATES = (8000, 16000, 22050, 44100)
 PARITY: dict[str, float] = {}  # test id -> max abs error reached, printed at the end
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def signals(sample_rate: int) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(sample_rate)
     t = torch.arange(int(1.1 * sample_rate), dtype=torch.float64) / sample_rate
