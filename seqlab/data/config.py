@@ -19,7 +19,8 @@ class DataConfig:
     feature_preset: str = "kaldi"  # seqlab.features preset
     num_features: int = 80  # mel bins (fbank) or cepstra (mfcc)
     dither: float = 0.0  # training-time dither (input_scale units); 0 for exact reproducibility
-    cmvn: str = ""  # Kaldi CMVN stats file; computed from the training set when missing
+    cmvn: str = ""  # global CMVN stats (Kaldi format), computed from train when missing;
+    # "auto": EXP_DIR/cmvn.ark; "": no normalization
     specaugment: bool = True  # training only
     freq_masks: int = 2
     freq_width: int = 27  # bins

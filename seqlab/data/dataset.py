@@ -156,8 +156,10 @@ class ASRDataset(torch.utils.data.Dataset):
         return len(self.utterances)
 
     def num_frames(self, index: int) -> int:
-        """Nominal input frames of item ``index`` (from the manifest duration)."""
-        samples = int(self.utterances[index].duration * self.sample_rate)
+        """Input frames of item ``index`` from its manifest duration; in training with speed
+        perturbation, of its longest (slowest) version, so batch caps hold for every draw."""
+        slowest = min(self.speed_factors) if self.train and self.speed_factors else 1.0
+        samples = int(round(self.utterances[index].duration * self.sample_rate / slowest))
         return int(self.frontend.num_frames(samples))
 
     def _generator(self, index: int) -> torch.Generator:

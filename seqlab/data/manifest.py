@@ -74,16 +74,15 @@ def write_manifest(
     """Write utterances as JSON lines atomically.
 
     ``relative_to``: when given (usually the manifest's folder), audio paths under it are
-    written relative to it.
+    written relative to it; others are kept as they are.
     """
     with atomic_write(path) as f:
         for utt in utterances:
             row = asdict(utt)
             if relative_to is not None:
-                try:
-                    row["audio"] = os.path.relpath(utt.audio, relative_to)
-                except ValueError:
-                    pass
+                audio, base = Path(utt.audio).resolve(), Path(relative_to).resolve()
+                if audio.is_relative_to(base):
+                    row["audio"] = str(audio.relative_to(base))
             if row["speaker"] is None:
                 del row["speaker"]
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -40,15 +40,16 @@ def ctc_loss(
     target_lengths: torch.Tensor,
     blank: int = 0,
 ) -> torch.Tensor:
-    """CTC loss of batch-first ``log_probs`` ``(B, T, C)``: mean over the batch of loss / |target|."""
-    return F.ctc_loss(
-        log_probs.transpose(0, 1),
-        targets,
-        out_lengths,
-        target_lengths,
-        blank=blank,
-        reduction="mean",
-    )
+    """CTC loss (``seqlab.losses``) of batch-first ``log_probs`` ``(B, T, C)``.
+
+    Mean over the batch of loss / max(|target|, 1), as ``F.ctc_loss(reduction="mean")``.
+    """
+    from seqlab.losses import ctc_loss as seqlab_ctc_loss
+
+    return seqlab_ctc_loss(
+        log_probs, targets, out_lengths, target_lengths, blank=blank, reduction="mean",
+        batch_first=True,
+    )  # fmt: skip
 
 
 def ctc_greedy(log_probs: torch.Tensor, lengths: torch.Tensor, blank: int = 0) -> list[list[int]]:

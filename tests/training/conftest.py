@@ -27,7 +27,9 @@ def toy_items(n: int = 12, seed: int = 1) -> list[dict]:
     proto = torch.randn(VOCAB, DIM, generator=g) * 2
     items = []
     for i in range(n):
-        tokens = torch.randint(1, VOCAB, (int(torch.randint(2, 5, (1,), generator=g)),), generator=g)
+        tokens = torch.randint(
+            1, VOCAB, (int(torch.randint(2, 5, (1,), generator=g)),), generator=g
+        )
         seg = int(torch.randint(8, 14, (1,), generator=g))
         feats = proto[tokens].repeat_interleave(seg, dim=0)
         feats = feats + 0.3 * torch.randn(feats.shape, generator=g)
@@ -56,7 +58,9 @@ def tiny_model(kind: str = "transformer", model_type: str = "ctc", dropout: floa
         type=model_type,
         encoder=kind,
         rnn=RNNEncoderConfig(kind="gru", hidden=16, num_layers=1, subsampling=2),
-        transformer=TransformerEncoderConfig(dim=16, num_layers=1, num_heads=2, ffn_dim=32, dropout=dropout),
+        transformer=TransformerEncoderConfig(
+            dim=16, num_layers=1, num_heads=2, ffn_dim=32, dropout=dropout
+        ),
         decoder=TransformerDecoderConfig(num_layers=1, num_heads=2, ffn_dim=32, dropout=dropout),
     )
     return build_model(cfg, VOCAB, DIM)

@@ -17,7 +17,9 @@ from seqlab.training.distributed import init_distributed, rank, world_size
 
 
 def main(out: str) -> None:
-    spec = importlib.util.spec_from_file_location("toy_conftest", Path(__file__).with_name("conftest.py"))
+    spec = importlib.util.spec_from_file_location(
+        "toy_conftest", Path(__file__).with_name("conftest.py")
+    )
     toy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(toy)
     torch.set_num_threads(1)

@@ -32,8 +32,9 @@ def test_two_process_ddp_equals_single_process_on_the_same_global_batch(tmp_path
         tmp_path / "single",
         optim=OptimConfig(name="adam", lr=1e-2),
         scheduler=SchedulerConfig(name="constant"),
-        trainer=TrainerConfig(epochs=2, progress=False, tensorboard=False, grad_clip=1.0,
-                              accum_steps=2),  # fmt: skip
+        trainer=TrainerConfig(
+            epochs=2, progress=False, tensorboard=False, grad_clip=1.0, accum_steps=2
+        ),  # fmt: skip
     )
     single.fit()
     assert ddp["step"] == single.step == len(loader)  # 2 epochs x len/2 steps

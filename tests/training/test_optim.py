@@ -44,7 +44,9 @@ def test_optimizers_by_name_carry_weight_decay(name, cls):
 
 def test_step_schedule_matches_multisteplr():
     opt = _opt()
-    ours = _lrs(build_scheduler(opt, SchedulerConfig(name="step", milestones=(2, 3)), 5, 5), opt, 25)
+    ours = _lrs(
+        build_scheduler(opt, SchedulerConfig(name="step", milestones=(2, 3)), 5, 5), opt, 25
+    )
     ref_opt = _opt()
     ref = torch.optim.lr_scheduler.MultiStepLR(ref_opt, milestones=[10, 15], gamma=0.1)
     assert ours == pytest.approx(_lrs(ref, ref_opt, 25))

@@ -1,0 +1,132 @@
+"""Assemble and run an experiment from an :class:`ExperimentConfig` (what ``seqlab train`` does),
+and reload a trained model for decoding or export.
+
+Files in ``exp_dir``: ``config.yaml`` (the resolved config), ``tokenizer.json`` (or the
+sentencepiece model named in the config), ``cmvn.ark`` when CMVN is on, ``epoch-N.pt``,
+``last.pt``, ``best.pt``, ``avg.pt`` and ``tensorboard/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqlab.config import from_dict, save_yaml, to_dict
+from seqlab.data.pipeline import (
+    build_dataset,
+    build_frontend,
+    build_loader,
+    build_tokenizer,
+    compute_cmvn,
+)
+from seqlab.data.sources import read_source
+from seqlab.models import ASRModel, build_model, init_weights
+from seqlab.training import distributed as dist_utils
+from seqlab.training.checkpoint import CheckpointError, load_checkpoint
+from seqlab.training.config import ExperimentConfig
+from seqlab.training.trainer import Trainer, resolve_device
+
+__all__ = ["prepare_experiment", "train_experiment", "load_trained_model"]
+
+log = logging.getLogger(__name__)
+
+
+def _tokenizer(cfg: ExperimentConfig, exp: Path):
+    saved = exp / "tokenizer.json"
+    if cfg.data.tokenizer != "char":
+        return build_tokenizer(cfg.data.tokenizer)
+    if saved.exists():  # resuming: keep the vocabulary the checkpoints were trained with
+        return build_tokenizer(str(saved))
+    utts, _ = read_source(cfg.data.train)
+    tok = build_tokenizer("char", [u.text for u in utts])
+    if dist_utils.is_main():
+        tok.save(saved)
+    return tok
+
+
+def _cmvn(cfg: ExperimentConfig, exp: Path) -> nn.Module | None:
+    if not cfg.data.cmvn:
+        return None
+    from seqlab.features import GlobalCMVN
+
+    path = exp / "cmvn.ark" if cfg.data.cmvn == "auto" else Path(cfg.data.cmvn)
+    if not path.exists() and dist_utils.is_main():
+        log.info("computing CMVN stats of %s into %s", cfg.data.train, path)
+        utts, loader = read_source(cfg.data.train)
+        compute_cmvn(utts, build_frontend(cfg.data), path, cfg.data.sample_rate, loader)
+    if dist_utils.is_distributed():
+        torch.distributed.barrier()
+    return GlobalCMVN.load(path)
+
+
+def prepare_experiment(cfg: ExperimentConfig) -> tuple[Trainer, Any]:
+    """Build tokenizer, model, data loaders and :class:`Trainer`; returns ``(trainer, tokenizer)``.
+
+    Joins the ``torchrun`` process group when launched under it; writes ``config.yaml``.
+    """
+    exp = Path(cfg.exp_dir)
+    exp.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.trainer.device)
+    dist_utils.init_distributed(device.type)
+    torch.manual_seed(cfg.trainer.seed + dist_utils.rank())
+    tok = _tokenizer(cfg, exp)
+    if tok.blank_id is not None and tok.blank_id != cfg.model.blank_id:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, blank_id=tok.blank_id))
+    if dist_utils.is_main():
+        save_yaml(cfg, exp / "config.yaml")
+    cmvn = _cmvn(cfg, exp)
+    frontend = build_frontend(cfg.data)
+    torch.manual_seed(cfg.trainer.seed)  # same initial weights on every process
+    model = build_model(cfg.model, tok.vocab_size, frontend.num_features)
+    init_weights(model, cfg.trainer.init)
+    torch.manual_seed(cfg.trainer.seed + dist_utils.rank())
+
+    def output_frames(n: int) -> int:
+        return int(model.output_lengths(torch.tensor([n]))[0])
+
+    ctc = cfg.model.type in ("ctc", "joint")
+    seed = cfg.trainer.seed
+    train_ds = build_dataset(cfg.data, cfg.data.train, tok, output_frames, True, ctc, seed, cmvn)
+    train_loader = build_loader(train_ds, cfg.data, shuffle=True, seed=seed)
+    valid_loader = None
+    if cfg.data.valid:
+        valid_ds = build_dataset(
+            cfg.data, cfg.data.valid, tok, output_frames, False, ctc, seed, cmvn
+        )
+        valid_loader = build_loader(valid_ds, cfg.data, shuffle=False, seed=seed)
+    extra = {
+        "config": to_dict(cfg),
+        "vocab_size": tok.vocab_size,
+        "input_dim": frontend.num_features,
+    }
+    trainer = Trainer(model, train_loader, exp, cfg.optim, cfg.scheduler, cfg.trainer,
+                      valid_loader=valid_loader, decode=tok.decode, extra_state=extra)  # fmt: skip
+    return trainer, tok
+
+
+def train_experiment(cfg: ExperimentConfig, resume: str | os.PathLike | None = None) -> Trainer:
+    """Prepare the experiment, optionally resume from a checkpoint, and train it."""
+    trainer, _ = prepare_experiment(cfg)
+    if resume is not None:
+        trainer.resume(resume)
+    trainer.fit()
+    return trainer
+
+
+def load_trained_model(
+    checkpoint: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[ASRModel, ExperimentConfig]:
+    """Rebuild the model of a checkpoint from the config stored in it; eval mode."""
+    state = load_checkpoint(checkpoint, map_location=device)
+    if "config" not in state or "vocab_size" not in state:
+        raise CheckpointError(f"{checkpoint}: no saved config (not written by seqlab train)")
+    cfg = from_dict(ExperimentConfig, state["config"])
+    model = build_model(cfg.model, state["vocab_size"], state["input_dim"])
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), cfg
