@@ -210,6 +210,15 @@ def frame_spectra(
         energy = energy.clamp_min(F.FLT_EPSILON).log()
         if config.energy_floor > 0:
             energy = energy.clamp_min(math.log(config.energy_floor))
+    if batch == 0 or t_max == 0:  # MKL rejects empty transforms
+        spec = torch.zeros(
+            batch,
+            t_max,
+            n_fft // 2 + 1,
+            dtype=torch.complex128 if x.dtype == torch.float64 else torch.complex64,
+            device=x.device,
+        )
+        return spec, energy, counts
     return torch.fft.rfft(buf), energy, counts
 
 
@@ -245,7 +254,7 @@ def _mel(spec: torch.Tensor, mel_weights: torch.Tensor, power: float) -> torch.T
         return _power(spec, power) @ fb
     b, t, f = spec.shape
     squares = torch.view_as_real(spec).square().reshape(b * t, 2 * f)
-    return (squares @ fb.repeat_interleave(2, dim=0)).reshape(b, t, -1)
+    return (squares @ fb.repeat_interleave(2, dim=0)).reshape(b, t, fb.shape[1])
 
 
 def _prepare(
