@@ -123,6 +123,7 @@ class _ReferenceCTC(torch.autograd.Function):
         return loss.to(log_probs.dtype)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_loss):  # type: ignore[override]
         (grad,) = ctx.saved_tensors
         out = grad * grad_loss.to(grad.dtype).view(1, -1, 1)
@@ -147,6 +148,7 @@ class _TritonCTC(torch.autograd.Function):
         return -logz
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_loss):  # type: ignore[override]
         from seqlab.losses import ctc_triton
 

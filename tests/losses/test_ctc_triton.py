@@ -7,6 +7,7 @@ default cases stay tiny (T <= 12, B <= 4, C <= 8); the broad sweep is marked ``s
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -69,8 +70,8 @@ def test_tight_empty_and_impossible(case_factory):
     case = case_factory(5, 6, 4, 5, 4, repeats=False, full_length=True)
     targets = torch.tensor([[1, 1, 2, 2], [1, 2, 3, 4], [3, 0, 0, 0], [2, 2, 2, 3]])
     # T = L + repeats exactly (4 + 2 = 6); L = 4 < T; empty target; needs 4 + 2 = 6 <= 5 frames: no.
-    case = type(case)(case.logits, targets, torch.tensor([6, 6, 6, 5]),
-                      torch.tensor([4, 4, 0, 4]), 0)  # fmt: skip
+    case = replace(case, targets=targets, input_lengths=torch.tensor([6, 6, 6, 5]),
+                   target_lengths=torch.tensor([4, 4, 0, 4]))  # fmt: skip
     loss, grad = _fused(case)
     want_loss, want_grad = _torch_ref(case)
     assert math.isinf(loss[3].item()) and torch.isfinite(loss[:3]).all()
@@ -124,13 +125,30 @@ def test_deterministic_bitwise(case_factory):
     assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
 
 
-def test_bfloat16_logits(case_factory):
-    case = case_factory(4, 8, 2, 6, 3, dtype=torch.bfloat16)
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_logits(dtype, case_factory):
+    case = case_factory(4, 8, 2, 6, 3, dtype=dtype)
     loss, grad = _fused(case)
-    assert loss.dtype == torch.float32 and grad.dtype == torch.bfloat16
-    want_loss, want_grad = _torch_ref(case)  # float64 on the same bf16 values
+    assert loss.dtype == torch.float32 and grad.dtype == dtype
+    want_loss, want_grad = _torch_ref(case)  # float64 on the same rounded values
     _assert_close(loss, want_loss, rtol=1e-5, atol=1e-5)
-    _assert_close(grad, want_grad, rtol=1e-2, atol=4e-3)  # bf16 has 8 significant bits
+    _assert_close(grad, want_grad, rtol=1e-2, atol=4e-3)  # bf16 keeps 8 significant bits
+
+
+def test_no_labels_and_zero_frames(case_factory):
+    base = case_factory(6, 5, 2, 4, 1)
+    for targets in (torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, dtype=torch.long)):
+        case = replace(base, targets=targets, input_lengths=torch.tensor([5, 3]),
+                       target_lengths=torch.tensor([0, 0]))  # fmt: skip
+        loss, grad = _fused(case)
+        want_loss, want_grad = _torch_ref(case)
+        _assert_close(loss, want_loss)
+        _assert_close(grad, want_grad)
+    # Zero frames: loss 0 for the empty labelling, inf otherwise (as PyTorch).
+    case = replace(base, logits=base.logits[:1], targets=torch.tensor([[1], [1]]),
+                   input_lengths=torch.tensor([0, 0]), target_lengths=torch.tensor([0, 1]))  # fmt: skip
+    loss, grad = _fused(case)
+    assert loss[0].item() == 0.0 and math.isinf(loss[1].item()) and grad.abs().max() == 0
 
 
 @pytest.mark.slow
