@@ -8,7 +8,8 @@ sizes come from tensor shapes only):
 2. ``_alpha_kernel`` (one program per utterance): the whole forward recursion. ``alpha`` over the
    ``S = 2L + 1`` extended labels lives in registers (``BLOCK_S = next_pow2(S)``), the ``s-1`` and
    ``s-2`` neighbours come from on-chip ``tl.gather``; the emissions
-   ``logit[t, b, l'_s] - lse[t, b]`` are gathered from the logits one step ahead. Only every
+   ``logit[t, b, l'_s] - lse[t, b]`` are gathered from the logits four steps ahead (the loop is
+   unrolled by 4, one register set per step, so no prefetched value is rotated). Only every
    ``K``-th alpha row is written (checkpoints), plus ``log p(l|x)``.
 3. ``_beta_kernel`` (one program per utterance): segment by segment from the end, recomputes the
    ``K`` alphas of a segment from its checkpoint into a small per-utterance scratch (L2 resident),
