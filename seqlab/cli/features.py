@@ -1,0 +1,201 @@
+"""``seqlab features``: compute features for a wav.scp, or plot one file's features."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("features", help="compute or plot speech features")
+    sub = parser.add_subparsers(dest="features_command", metavar="ACTION", required=True)
+    c = sub.add_parser(
+        "compute", help="features for every entry of a wav.scp, one .npy per utterance"
+    )
+    _common(c)
+    c.add_argument("--deltas", action="store_true", help="append Kaldi deltas and delta-deltas")
+    c.add_argument("--cmvn", action="store_true", help="per-utterance mean normalization")
+    c.add_argument("--norm-vars", action="store_true", help="with --cmvn, also normalize variances")
+    c.add_argument("--resample", action="store_true", help="resample audio to the preset's rate")
+    c.add_argument("--batch-seconds", type=float, default=100.0, help="audio per batch (seconds)")
+    c.add_argument("wav_scp", help="Kaldi wav.scp: utt-id /path/to/audio")
+    c.add_argument(
+        "out_dir",
+        help="output folder: feats/<utt>.npy, feats.scp, utt2num_frames, manifest.jsonl, cmvn_stats.txt",
+    )
+    c.set_defaults(func=compute_handler)
+    p = sub.add_parser("plot", help="waveform, spectrogram and features of one audio file")
+    _common(p)
+    p.add_argument("audio", help="audio file")
+    p.add_argument("-o", "--output", required=True, help="figure file (png, pdf, svg)")
+    p.set_defaults(func=plot_handler)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="kaldi", choices=["kaldi", "librosa"])
+    p.add_argument("--kind", default="fbank", choices=["fbank", "mfcc"])
+    p.add_argument(
+        "--sample-rate", type=int, default=None, help="override the preset's sample rate (Hz)"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a FeatureConfig field (YAML value)",
+    )
+
+
+def _module(args: argparse.Namespace) -> Any:
+    from seqlab.features import MFCC, Fbank, FeatureError
+
+    overrides: dict[str, Any] = {"dither": 0.0}
+    if args.sample_rate:
+        overrides["sample_rate"] = args.sample_rate
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise FeatureError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = yaml.safe_load(value)
+    cls = MFCC if args.kind == "mfcc" else Fbank
+    return cls(args.preset, **overrides).eval()
+
+
+def compute_handler(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from seqlab.audio import AudioError, audio_info, load_audio, read_wav_scp
+    from seqlab.features import CMVN, Deltas, GlobalCMVN
+    from seqlab.features.batching import length_buckets, pad_batch
+    from seqlab.io import atomic_write
+
+    module = _module(args)
+    rate = module.config.sample_rate
+    table = read_wav_scp(args.wav_scp)
+    for utt in table:
+        if "/" in utt or utt.startswith("."):
+            raise AudioError(f"{args.wav_scp}: utterance id {utt!r} cannot be a file name")
+    utts = list(table)
+    sizes = []
+    for utt in utts:
+        file_rate, frames, _ = audio_info(table[utt])
+        if file_rate != rate and not args.resample:
+            raise AudioError(
+                f"{table[utt]}: sample rate {file_rate} Hz, the preset expects {rate} Hz (pass --resample or --sample-rate)"
+            )
+        sizes.append(int(frames * rate / file_rate))
+    out = Path(args.out_dir)
+    (out / "feats").mkdir(parents=True, exist_ok=True)
+    deltas, cmvn, stats = Deltas(), CMVN(norm_vars=args.norm_vars), GlobalCMVN()
+    counts: dict[str, int] = {}
+    dim = 0
+    with tqdm(total=len(utts), unit="utt", desc="features") as bar, torch.inference_mode():
+        for bucket in length_buckets(sizes, max_samples=int(args.batch_seconds * rate)):
+            wavs = [load_audio(table[utts[i]], sample_rate=rate)[0] for i in bucket]
+            batch, lengths = pad_batch(wavs)
+            feats, frames = module(batch, lengths)
+            if args.deltas:
+                feats = deltas(feats, frames)
+            stats.update(feats, frames)
+            if args.cmvn:
+                feats = cmvn(feats, frames)
+            dim = feats.shape[-1]
+            for row, i in enumerate(bucket):
+                utt = utts[i]
+                counts[utt] = int(frames[row])
+                with atomic_write(out / "feats" / f"{utt}.npy", "wb") as f:
+                    np.save(f, feats[row, : counts[utt]].numpy())
+                bar.update(1)
+    with atomic_write(out / "feats.scp") as f:
+        f.writelines(f"{u} {(out / 'feats' / (u + '.npy')).as_posix()}\n" for u in utts)
+    with atomic_write(out / "utt2num_frames") as f:
+        f.writelines(f"{u} {counts[u]}\n" for u in utts)
+    with atomic_write(out / "manifest.jsonl") as f:
+        for u in utts:
+            record = {"utt": u, "path": f"feats/{u}.npy", "num_frames": counts[u], "dim": dim}
+            f.write(json.dumps(record) + "\n")
+    if stats.count > 0:
+        stats.save(out / "cmvn_stats.txt")
+    with atomic_write(out / "config.yaml") as f:
+        settings = {
+            "kind": args.kind,
+            "deltas": args.deltas,
+            "cmvn": args.cmvn,
+            "norm_vars": args.norm_vars,
+        }
+        yaml.safe_dump({"features": module.config.to_dict(), **settings}, f, sort_keys=False)
+    print(f"wrote {len(utts)} utterances ({sum(counts.values())} frames, dim {dim}) to {out}")
+    return 0
+
+
+def plot_handler(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from seqlab.audio import load_audio
+    from seqlab.features import Spectrogram
+    from seqlab.features.compute import build_mel_weights
+    from seqlab.features.mel import hz_to_mel, mel_to_hz
+    from seqlab.io import atomic_write
+
+    module = _module(args)
+    cfg = module.config
+    wav, rate = load_audio(args.audio, sample_rate=cfg.sample_rate)
+    feats, _ = module(wav[None])
+    spec, _ = Spectrogram(cfg, log="db", top_db=80.0, use_energy=False).eval()(wav[None])
+    hop_s = cfg.frame_shift_samples / rate
+    duration = wav.numel() / rate
+    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True, constrained_layout=True)
+    axes[0].plot(torch.arange(wav.numel()) / rate, wav.numpy(), linewidth=0.5)
+    axes[0].set(ylabel="amplitude", title=Path(args.audio).name, xlim=(0, duration))
+    t_end = spec.shape[1] * hop_s
+    im = axes[1].imshow(
+        spec[0].T.numpy(),
+        origin="lower",
+        aspect="auto",
+        extent=(0, t_end, 0, rate / 2),
+        cmap="magma",
+    )
+    axes[1].set(ylabel="frequency (Hz)", title="power spectrogram (dB)")
+    fig.colorbar(im, ax=axes[1])
+    data = feats[0].T.numpy()
+    im = axes[2].imshow(
+        data,
+        origin="lower",
+        aspect="auto",
+        extent=(0, feats.shape[1] * hop_s, 0, data.shape[0]),
+        cmap="viridis",
+    )
+    if args.kind == "fbank":
+        fb = build_mel_weights(cfg, torch.float64)
+        lo, hi = (
+            hz_to_mel(cfg.f_min, cfg.mel_scale),
+            hz_to_mel(
+                float(rate) / 2 if not cfg.f_max or cfg.f_max <= 0 else cfg.f_max, cfg.mel_scale
+            ),
+        )
+        centres = mel_to_hz(
+            torch.linspace(float(lo), float(hi), fb.shape[1] + 2)[1:-1], cfg.mel_scale
+        )
+        ticks = list(range(0, fb.shape[1], max(1, fb.shape[1] // 6)))
+        axes[2].set_yticks([t + 0.5 for t in ticks], [f"{float(centres[t]):.0f}" for t in ticks])
+        axes[2].set(ylabel="mel bin centre (Hz)", title=f"{cfg.n_mels} log mel filterbank energies")
+    else:
+        axes[2].set(ylabel="cepstral coefficient", title=f"{cfg.n_mfcc} MFCCs")
+    axes[2].set_xlabel("time (s)")
+    fig.colorbar(im, ax=axes[2])
+    fmt = Path(args.output).suffix.lstrip(".") or "png"
+    with atomic_write(args.output, "wb") as f:
+        fig.savefig(f, format=fmt, dpi=100)
+    plt.close(fig)
+    print(f"wrote {args.output}")
+    return 0
