@@ -32,7 +32,7 @@ from seqlab.training.checkpoint import CheckpointError, load_checkpoint
 from seqlab.training.config import ExperimentConfig
 from seqlab.training.trainer import Trainer, resolve_device
 
-__all__ = ["prepare_experiment", "train_experiment", "load_trained_model"]
+__all__ = ["prepare_experiment", "train_experiment", "load_trained_model", "greedy_transcribe"]
 
 log = logging.getLogger(__name__)
 
@@ -130,3 +130,50 @@ def load_trained_model(
     model = build_model(cfg.model, state["vocab_size"], state["input_dim"])
     model.load_state_dict(state["model"])
     return model.to(device).eval(), cfg
+
+
+def _exp_file(cfg: ExperimentConfig, checkpoint: Path, name: str) -> Path:
+    """A file saved beside the checkpoints (falls back to the configured ``exp_dir``)."""
+    beside = checkpoint.parent / name
+    return beside if beside.exists() else Path(cfg.exp_dir) / name
+
+
+@torch.no_grad()
+def greedy_transcribe(
+    checkpoint: str | os.PathLike, source: str, device: str = "cpu"
+) -> dict[str, str]:
+    """Greedy transcripts ``{utt_id: text}`` of every usable utterance of ``source``.
+
+    Uses the config, tokenizer and CMVN stats saved beside ``checkpoint``; utterances the
+    model cannot process (see :func:`seqlab.data.filter_utterances`, without the CTC label
+    check) are skipped and logged.
+    """
+    from seqlab.features import GlobalCMVN
+
+    checkpoint = Path(checkpoint)
+    model, cfg = load_trained_model(checkpoint, device)
+    tok_spec = cfg.data.tokenizer
+    tok = build_tokenizer(
+        str(_exp_file(cfg, checkpoint, "tokenizer.json")) if tok_spec == "char" else tok_spec
+    )
+    cmvn = None
+    if cfg.data.cmvn:
+        path = (
+            _exp_file(cfg, checkpoint, "cmvn.ark")
+            if cfg.data.cmvn == "auto"
+            else Path(cfg.data.cmvn)
+        )
+        cmvn = GlobalCMVN.load(path)
+
+    def output_frames(n: int) -> int:
+        return int(model.output_lengths(torch.tensor([n]))[0])
+
+    data = dataclasses.replace(cfg.data, max_duration=0.0, min_duration=0.0)
+    dataset = build_dataset(data, source, tok, output_frames, train=False, ctc=False, cmvn=cmvn)
+    hyps: dict[str, str] = {}
+    for batch in build_loader(dataset, data, shuffle=False):
+        if not batch["ids"]:
+            continue
+        ids = model.greedy_decode(batch["features"].to(device), batch["lengths"].to(device))
+        hyps.update(zip(batch["ids"], (tok.decode(x) for x in ids)))
+    return hyps

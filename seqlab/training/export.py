@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -44,9 +45,11 @@ def export_model(
     errors = []
     if method in ("auto", "torchscript"):
         try:
-            scripted = torch.jit.script(model)
-            with atomic_write(path, "wb") as f:
-                torch.jit.save(scripted, f, _extra_files=extra_files or {})
+            with warnings.catch_warnings():  # TorchScript is deprecated upstream but still works
+                warnings.simplefilter("ignore", FutureWarning)
+                scripted = torch.jit.script(model)
+                with atomic_write(path, "wb") as f:
+                    torch.jit.save(scripted, f, _extra_files=extra_files or {})
             return "torchscript"
         except Exception as e:  # TorchScript frontend errors have many types
             errors.append(f"TorchScript: {e}")
@@ -71,6 +74,8 @@ def export_model(
 def load_exported(path: str | os.PathLike) -> Any:
     """Load an exported model: a TorchScript module or a ``torch.export`` program's module."""
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.jit.load(str(path), map_location="cpu")
     except RuntimeError:
         return torch.export.load(str(path)).module()

@@ -10,8 +10,10 @@ import yaml
 
 from seqlab.cli.main import main
 from seqlab.config import load_yaml
+from seqlab.data import read_manifest
+from seqlab.metrics import cer
 from seqlab.training import ExperimentConfig, load_checkpoint
-from seqlab.training.experiment import load_trained_model
+from seqlab.training.experiment import greedy_transcribe, load_trained_model
 from seqlab.training.export import load_exported
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +53,17 @@ def test_cli_train_resume_and_export_quick(tmp_path, capsys):
         out, out_len = exported(x, lengths)
     torch.testing.assert_close(out, ref)
     assert torch.equal(out_len, ref_len)
+
+    # Reloading for decoding (config, tokenizer, CMVN beside the checkpoint) reproduces the
+    # greedy CER the trainer measured for the epoch saved as best.pt.
+    hyps = greedy_transcribe(exp / "best.pt", QUICK["data"]["valid"])
+    refs = {u.id: u.text for u in read_manifest(QUICK["data"]["valid"])}
+    assert hyps.keys() == refs.keys()
+    ids = sorted(refs)
+    best_record = load_checkpoint(exp / "best.pt")["history"][-1]
+    assert cer([refs[i] for i in ids], [hyps[i] for i in ids]).rate == pytest.approx(
+        best_record["valid_cer"]
+    )
 
 
 def test_cli_reports_config_errors(tmp_path, capsys):
