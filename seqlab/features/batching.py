@@ -14,7 +14,7 @@ __all__ = ["length_buckets", "pad_batch", "compute_in_buckets"]
 
 
 def length_buckets(
-    lengths: Sequence[int], max_samples: int = 1_600_000, max_batch: int = 64
+    lengths: Sequence[int], max_samples: int = 320_000, max_batch: int = 64
 ) -> Iterator[list[int]]:
     """Yield index lists: utterances sorted by length (longest first), each bucket's padded size
     ``len(bucket) * longest`` at most ``max_samples`` (an over-long utterance gets its own)."""
@@ -41,7 +41,7 @@ def pad_batch(waveforms: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Te
 def compute_in_buckets(
     frontend: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
     waveforms: Sequence[torch.Tensor],
-    max_samples: int = 1_600_000,
+    max_samples: int = 320_000,
     max_batch: int = 64,
     device: torch.device | str | None = None,
 ) -> list[torch.Tensor]:

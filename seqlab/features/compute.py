@@ -138,9 +138,13 @@ def frame_spectra(
     if config.remove_dc_offset and x.shape[0] and x.shape[1]:
         # per-frame DC removal makes the features invariant to a constant shift: removing each
         # utterance's mean first keeps float32 precision for audio with a DC offset
-        valid = F.length_mask(lengths, x.shape[1])
-        total = torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device)).sum(dim=1)
-        x = x - (total / lengths.clamp_min(1).to(x.dtype))[:, None]
+        means = torch.stack(
+            [
+                row[: int(n)].mean() if int(n) else row.new_zeros(())
+                for row, n in zip(x, lengths.tolist())
+            ]
+        )
+        x = x - means[:, None]
     padded, counts = pad_for_framing(
         x,
         lengths,
@@ -153,9 +157,7 @@ def frame_spectra(
     batch, t_max = x.shape[0], (int(counts.max()) if x.shape[0] else 0)
     frames = padded.unfold(-1, wlen, hop)[:, :t_max]  # (B, T, W) view, no copy
     a = config.preemphasis
-    # the frame mean is accumulated in float64: with a DC offset its float32 rounding error
-    # would survive pre-emphasis as a small DC term that leaks into the lowest mel bin
-    mean = frames.mean(dim=-1, dtype=torch.float64).to(x.dtype) if config.remove_dc_offset else None
+    mean = frames.mean(dim=-1) if config.remove_dc_offset else None
     energy = None
     if config.use_energy and config.raw_energy:
         centred = frames - mean[..., None] if mean is not None else frames
@@ -192,8 +194,7 @@ def frame_spectra(
         if a != 0.0:
             body = torch.cat([first[..., None], body[..., 1:]], dim=-1)
     if mean is not None and batch and t_max:
-        lo, hi = torch.aminmax(frames, dim=-1)
-        flat = lo == hi  # constant frames are exactly zero after DC removal (digital silence)
+        flat = _constant_frames(padded, wlen, hop, t_max)  # exactly zero after DC removal
         if bool(flat.any()):
             body = (
                 body.masked_fill(flat[..., None], 0.0)
@@ -220,6 +221,15 @@ def frame_spectra(
         )
         return spec, energy, counts
     return torch.fft.rfft(buf), energy, counts
+
+
+def _constant_frames(padded: torch.Tensor, wlen: int, hop: int, t_max: int) -> torch.Tensor:
+    """``(B, T)`` bool: frames whose samples are all equal (digital silence, with or without an
+    offset), found in O(N) from a running count of sample-to-sample changes."""
+    changes = (padded[:, 1:] != padded[:, :-1]).to(torch.int32).cumsum(dim=1)
+    changes = torch.nn.functional.pad(changes, (1, 0))  # changes[:, i]: changes before sample i
+    start = torch.arange(t_max, device=padded.device) * hop
+    return changes[:, start + wlen - 1] == changes[:, start]
 
 
 def power_spectrogram(
