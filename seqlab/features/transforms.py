@@ -6,7 +6,7 @@
 (torch.Size([2, 98, 23]), tensor([98, 48]))
 
 Dither is applied only in training mode (``module.train()``, PyTorch's default for a new
-module); ``module.eval()`` gives deterministic features. Buffers are not persistent: they are
+module); ``module.eval()`` gives deterministic features. Buffers (float64, cast to the input dtype per call) are not persistent: they are
 rebuilt from ``config`` and follow ``.to(device)``.
 """
 
