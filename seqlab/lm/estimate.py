@@ -63,12 +63,14 @@ class TrainConfig:
 
 
 def read_lines(path: str | os.PathLike) -> Iterator[str]:
-    """Lines of a UTF-8 text file (``-`` = stdin), newline stripped; blank lines skipped."""
+    """Lines of a UTF-8 text file (``-`` = stdin), newline stripped.
+
+    A blank line is an empty sentence (it adds the bigram ``<s> </s>``), as in lmplz.
+    """
     try:
         with open_text(path) as f:
             for line in f:
-                if line.strip():
-                    yield line.rstrip("\n")
+                yield line.rstrip("\n")
     except UnicodeDecodeError as e:
         raise LMError(f"{path}: not valid UTF-8 text ({e})") from e
 

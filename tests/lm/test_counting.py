@@ -66,7 +66,7 @@ def test_spm_units(tmp_path) -> None:
     text = tmp_path / "t.txt"
     text.write_text("\n".join(random_corpus(3, sentences=200)) + "\n")
     spm.SentencePieceTrainer.train(
-        input=str(text), model_prefix=str(tmp_path / "m"), vocab_size=14, minloglevel=2
+        input=str(text), model_prefix=str(tmp_path / "m"), vocab_size=16, minloglevel=2
     )
     split = UnitSplitter("spm", spm_model=str(tmp_path / "m.model"))
     pieces = split("w1 w2 w10")
