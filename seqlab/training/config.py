@@ -49,7 +49,7 @@ class TrainerConfig:
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     log_every: int = 10  # optimizer steps between TensorBoard/log points
     save_every_steps: int = 0  # also write last.pt every N steps (mid-epoch resume); 0: off
-    keep_last: int = 5  # epoch-N.pt checkpoints kept on disk
+    keep_last: int = 5  # epoch-N.pt checkpoints kept on disk (at least average_last; 0: all)
     average_last: int = 0  # at the end, average the last N epoch checkpoints into avg.pt
     monitor: str = "loss"  # validation metric for best.pt and early stopping: loss, cer, wer
     patience: int = 0  # early stopping after this many epochs without improvement (0: off)

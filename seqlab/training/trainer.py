@@ -233,7 +233,10 @@ class Trainer:
             self.batches_done += 1
             if progress is not None:
                 progress.update(1)
-            if batch["features"].numel() == 0:
+            empty = batch["features"].numel() == 0  # every item of the batch failed to load
+            if self.distributed:  # all processes skip together, or DDP's all-reduce would hang
+                empty = dist_utils.any_true(empty, self.device)
+            if empty:
                 continue
             features, lengths, targets, target_lengths = self._to_device(batch)
             pending += 1
@@ -244,11 +247,12 @@ class Trainer:
                     out = self.loss_module(features, lengths, targets, target_lengths)
                 loss = out["loss"].float()
                 if torch.isfinite(loss):
-                    self.scaler.scale(loss / accum).backward()
                     loss_sum += float(loss.detach())
                     count += 1
-                else:
+                else:  # the window's update is dropped in _optimizer_step
                     bad = True
+                # Backward even for a bad loss: under DDP every process must join the all-reduce.
+                self.scaler.scale(loss / accum).backward()
             if not sync:
                 continue
             stepped = self._optimizer_step(bad)
@@ -377,12 +381,10 @@ class Trainer:
         link_checkpoint(path, self.exp_dir / "last.pt")
         if improved:
             link_checkpoint(path, self.exp_dir / "best.pt")
-        for old in (
-            self.epoch_checkpoints()[: -self.cfg.keep_last or None]
-            if self.cfg.keep_last > 0
-            else []
-        ):
-            old.unlink()
+        if self.cfg.keep_last > 0:  # keep enough for averaging too
+            keep = max(self.cfg.keep_last, self.cfg.average_last)
+            for old in self.epoch_checkpoints()[:-keep]:
+                old.unlink()
 
     def epoch_checkpoints(self) -> list[Path]:
         """``epoch-N.pt`` files in ``exp_dir``, oldest first."""

@@ -51,7 +51,7 @@ def assert_same(a, b):
 
 
 def test_training_reduces_loss_and_writes_checkpoints(tmp_path):
-    trainer = make_trainer(tmp_path, epochs=6, keep_last=2, average_last=2, tensorboard=True)
+    trainer = make_trainer(tmp_path, epochs=6, keep_last=1, average_last=2, tensorboard=True)
     history = trainer.fit()
     assert len(history) == 6
     assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
