@@ -26,13 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import logging
+    import os
 
     from seqlab.config import load_yaml
     from seqlab.training.config import ExperimentConfig
     from seqlab.training.experiment import train_experiment
 
+    main_process = int(os.environ.get("RANK", "0")) == 0  # torchrun: log once
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.INFO if main_process else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     overrides = list(args.overrides)

@@ -120,9 +120,11 @@ def build_dataset(
 
 
 def build_loader(
-    dataset: ASRDataset, cfg: DataConfig, shuffle: bool, seed: int = 0
+    dataset: ASRDataset, cfg: DataConfig, shuffle: bool, seed: int = 0, even: bool | None = None
 ) -> torch.utils.data.DataLoader:
     """DataLoader over a :class:`BucketBatchSampler` (distributed-aware) with :func:`collate`.
+
+    ``even``: equal batch counts on every process (default: ``shuffle``, i.e. for training).
 
     The loader gets its own generator so iterating it never touches the global RNG (which the
     trainer checkpoints for exact resumption).

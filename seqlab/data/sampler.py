@@ -3,8 +3,8 @@
 Batches are formed once from the utterances sorted by length, so similar lengths share a
 batch and little compute is wasted on padding; each epoch shuffles the order of the batches
 with a generator seeded by ``(seed, epoch)``. Under DDP every process takes every
-``num_replicas``-th batch (the list is padded by repeating batches so all processes run the
-same number of steps). The position inside an epoch can be saved and restored for exact
+``num_replicas``-th batch (for training the list is padded by repeating batches so all
+processes run the same number of steps). The position inside an epoch can be saved and restored for exact
 mid-epoch resumption.
 """
 
@@ -52,6 +52,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         seed: base seed.
         num_replicas, rank: DDP world size and this process's rank (default: from
             ``torch.distributed`` when initialized, else 1 and 0).
+        even: repeat batches so every process gets the same number (needed for training, where
+            processes synchronize each step); ``False`` for evaluation, so nothing is counted
+            twice.
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         seed: int = 0,
         num_replicas: int | None = None,
         rank: int | None = None,
+        even: bool = True,
     ) -> None:
         if max_frames <= 0:
             raise ValueError(f"max_frames must be positive, got {max_frames}")
@@ -77,6 +81,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.batches = make_batches(lengths, max_frames, max_batch_size)
         self.shuffle, self.seed = shuffle, seed
         self.num_replicas, self.rank = num_replicas, rank
+        self.even = even
         self.epoch = 0
         self.start = 0  # batches of this epoch already consumed (for resumption)
 
@@ -97,8 +102,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
             order = torch.randperm(len(order), generator=g).tolist()
-        total = -(-len(order) // self.num_replicas) * self.num_replicas
-        order = (order * (total // max(1, len(order)) + 1))[:total] if order else []
+        if self.even:
+            total = -(-len(order) // self.num_replicas) * self.num_replicas
+            order = (order * (total // max(1, len(order)) + 1))[:total] if order else []
         return [self.batches[i] for i in order[self.rank :: self.num_replicas]]
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -107,4 +113,6 @@ class BucketBatchSampler(Sampler[list[int]]):
         yield from batches[start:]
 
     def __len__(self) -> int:
-        return -(-len(self.batches) // self.num_replicas)
+        if self.even:
+            return -(-len(self.batches) // self.num_replicas)
+        return len(range(self.rank, len(self.batches), self.num_replicas))

@@ -63,3 +63,14 @@ def test_resume_position_skips_consumed_batches_once():
     s.load_state_dict({"epoch": 4, "start": 3})
     assert list(s) == full[3:]
     assert list(s) == full, "the skip applies to one pass only"
+
+
+def test_uneven_split_for_evaluation_counts_every_batch_once():
+    lengths = list(range(1, 100))
+    batches = make_batches(lengths, 300)
+    assert len(batches) % 3 != 0
+    samplers = [BucketBatchSampler(lengths, 300, shuffle=False, num_replicas=3, rank=r, even=False)
+                for r in range(3)]  # fmt: skip
+    seen = sorted(i for s in samplers for b in s for i in b)
+    assert seen == list(range(len(lengths)))
+    assert sum(len(s) for s in samplers) == len(batches)
