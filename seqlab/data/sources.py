@@ -184,12 +184,27 @@ def read_hf_dataset(
     return utts, loader
 
 
+def _fill_durations(utts: list[Utterance]) -> list[Utterance]:
+    """Read the duration from the audio header where a manifest gives none (or 0)."""
+    out = []
+    for u in utts:
+        if u.duration <= 0 and "://" not in u.audio:
+            duration = _duration(u.audio)
+            if duration is not None:
+                u = Utterance(u.id, u.audio, duration, u.text, u.speaker)
+        out.append(u)
+    return out
+
+
 def read_source(spec: str | os.PathLike) -> tuple[list[Utterance], AudioLoader]:
     """Read a data source by its path: a ``.jsonl`` manifest, a Kaldi dir (has ``wav.scp``),
-    a dataset saved with ``datasets.Dataset.save_to_disk`` (has ``state.json``) or a folder."""
+    a dataset saved with ``datasets.Dataset.save_to_disk`` (has ``state.json``) or a folder.
+
+    Manifest entries without a duration get it from their audio header.
+    """
     path = Path(spec)
     if path.is_file():
-        return read_manifest(path), load_file_audio
+        return _fill_durations(read_manifest(path)), load_file_audio
     if (path / "wav.scp").exists():
         return read_kaldi_dir(path)
     if (path / "state.json").exists() and (path / "dataset_info.json").exists():

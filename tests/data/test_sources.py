@@ -83,3 +83,15 @@ def test_folder_reader_pairs_audio_with_txt(tmp_path, tiny_dir):
     utts, _ = read_folder(tmp_path)
     assert [(u.id, u.text, u.speaker) for u in utts] == [("spk-a", "one two", "spk")]
     assert read_source(tmp_path)[0] == utts
+
+
+def test_manifest_without_durations_reads_them_from_headers(tmp_path, tiny_dir):
+    import json
+
+    rows = [json.loads(line) for line in (tiny_dir / "valid.jsonl").read_text().splitlines()]
+    with open(tmp_path / "m.jsonl", "w") as f:
+        for row in rows[:2]:
+            f.write(json.dumps({"id": row["id"], "audio": str(tiny_dir / row["audio"]),
+                                "text": row["text"]}) + "\n")  # fmt: skip
+    utts, _ = read_source(tmp_path / "m.jsonl")
+    assert [round(u.duration, 6) for u in utts] == [round(r["duration"], 6) for r in rows[:2]]

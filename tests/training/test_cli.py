@@ -84,3 +84,31 @@ def test_recipe_config_learns_tiny_digits(tmp_path):
     assert main(args) == 0
     history = load_checkpoint(tmp_path / "exp" / "last.pt")["history"]
     assert min(h["valid_cer"] for h in history) < 0.5
+
+
+def test_bad_input_is_skipped_and_counted_not_fatal(tmp_path, caplog):
+    import json
+    import logging
+
+    rows = [json.loads(x) for x in (ROOT / "data/tiny/train.jsonl").read_text().splitlines()][:8]
+    for row in rows:
+        row["audio"] = str(ROOT / "data/tiny" / row["audio"])
+    corrupt = tmp_path / "corrupt.flac"
+    corrupt.write_bytes(b"fLaC but not really")
+    rows += [
+        {"id": "empty", "audio": rows[0]["audio"], "duration": 1.0, "text": ""},
+        {"id": "missing", "audio": str(tmp_path / "nope.flac"), "duration": 1.0, "text": "one"},
+        {"id": "corrupt", "audio": str(corrupt), "duration": 1.0, "text": "two"},
+        {"id": "oov", "audio": rows[1]["audio"], "duration": rows[1]["duration"], "text": "z€ro"},
+    ]
+    manifest = tmp_path / "train.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = {**QUICK, "data": {**QUICK["data"], "valid": "", "cmvn": ""}}
+    cfg["data"]["train"] = str(manifest)
+    cfg["model"] = {**QUICK["model"], "type": "ctc"}
+    conf = tmp_path / "conf.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    with caplog.at_level(logging.INFO):
+        assert main(["train", str(conf), "--exp-dir", str(tmp_path / "exp")]) == 0
+    assert "skipped 2 (1 empty transcript, 1 missing audio file)" in caplog.text
+    assert "skipping corrupt" in caplog.text and "1 unreadable items" in caplog.text
