@@ -270,7 +270,12 @@ class Trainer:
             if self._done():
                 break
         finished = not self._done() or (total is not None and self.batches_done >= total)
-        if pending and finished:  # an unfinished accumulation window at the end of the data
+        if pending and finished:  # an unfinished window: its last batch was skipped as empty
+            if self.distributed:  # its micro-batches ran under no_sync: average by hand
+                for p in self.model.parameters():
+                    if p.grad is not None:
+                        torch.distributed.all_reduce(p.grad)
+                        p.grad /= dist_utils.world_size()
             self._optimizer_step(bad)
         if progress is not None:
             progress.close()
