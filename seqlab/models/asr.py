@@ -34,20 +34,22 @@ __all__ = [
 
 
 def ctc_loss(
-    log_probs: torch.Tensor,
+    logits: torch.Tensor,
     out_lengths: torch.Tensor,
     targets: torch.Tensor,
     target_lengths: torch.Tensor,
     blank: int = 0,
 ) -> torch.Tensor:
-    """CTC loss (``seqlab.losses``) of batch-first ``log_probs`` ``(B, T, C)``.
+    """CTC loss of batch-first unnormalized ``logits`` ``(B, T, C)`` (any float dtype).
 
-    Mean over the batch of loss / max(|target|, 1), as ``F.ctc_loss(reduction="mean")``.
+    Uses ``seqlab.losses.ctc_loss_from_logits`` (log-softmax fused into the loss on GPU, fp32
+    accumulation); mean over the batch of loss / max(|target|, 1), as
+    ``F.ctc_loss(log_softmax(logits), reduction="mean")``.
     """
-    from seqlab.losses import ctc_loss as seqlab_ctc_loss
+    from seqlab.losses import ctc_loss_from_logits
 
-    return seqlab_ctc_loss(
-        log_probs, targets, out_lengths, target_lengths, blank=blank, reduction="mean",
+    return ctc_loss_from_logits(
+        logits, targets, out_lengths, target_lengths, blank=blank, reduction="mean",
         batch_first=True,
     )  # fmt: skip
 
@@ -135,8 +137,8 @@ class CTCModel(ASRModel):
         return self.ctc_head(enc).float().log_softmax(dim=-1), enc_lengths
 
     def compute_loss(self, features, lengths, targets, target_lengths):
-        log_probs, out_lengths = self(features, lengths)
-        loss = ctc_loss(log_probs, out_lengths, targets, target_lengths, self.blank_id)
+        enc, out_lengths = self.encode(features, lengths)
+        loss = ctc_loss(self.ctc_head(enc), out_lengths, targets, target_lengths, self.blank_id)
         return {"loss": loss, "ctc": loss.detach()}
 
     @torch.no_grad()
@@ -281,8 +283,7 @@ class JointCTCAttentionModel(AttentionModel):
 
     def compute_loss(self, features, lengths, targets, target_lengths):
         enc, enc_lengths = self.encode(features, lengths)
-        log_probs = self.ctc_head(enc).float().log_softmax(dim=-1)
-        ctc = ctc_loss(log_probs, enc_lengths, targets, target_lengths, self.blank_id)
+        ctc = ctc_loss(self.ctc_head(enc), enc_lengths, targets, target_lengths, self.blank_id)
         att = self.attention_loss(enc, enc_lengths, targets, target_lengths)
         loss = self.ctc_weight * ctc + (1.0 - self.ctc_weight) * att
         return {"loss": loss, "ctc": ctc.detach(), "attention": att.detach()}
