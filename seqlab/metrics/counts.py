@@ -9,36 +9,72 @@ jiwer), without building any per-op Python object:
   or only insertions make up the length difference. Identical pairs, empty sides and most
   single-error pairs take this path.
 * every other pair goes to one batched numpy pass: tokens are interned to integers, common
-  prefixes/suffixes stripped, the distance matrices of pairs of similar size filled at once,
-  and all backtraces walked in lock step. Only deletions are counted there; ``I`` and ``S``
-  follow from the two equations above.
+  prefixes/suffixes stripped, and the backtraces of all pairs walked in lock step over
+  bit-parallel distance columns (:mod:`seqlab.metrics.bitparallel`; reference middles longer
+  than 64 tokens use full distance matrices). Only deletions are counted there; ``I`` and
+  ``S`` follow from the two equations above.
+
+Transcripts can be tokenized on the fly (``tokenize=str.split``): pairs are then tokenized a
+block at a time and only the token lists of pairs that need the backtrace are kept, so the
+others are freed while still in the CPU cache. The cyclic garbage collector is paused
+meanwhile: the kept lists hold only tokens and cannot form cycles, yet tens of thousands of
+young lists would trip a collection that walks all of them.
 """
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
-from itertools import chain
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import chain, islice
+from typing import Any
 
 import editdistance
 import numpy as np
 
 from seqlab.metrics.align import distance_matrix
+from seqlab.metrics.bitparallel import (
+    MAX_REF_LEN,
+    backtrace_deletions,
+    match_masks,
+    vertical_deltas,
+    word_width,
+)
 
 __all__ = ["edit_counts", "HITS", "SUBS", "DELS", "INS"]
 
 HITS, SUBS, DELS, INS = 0, 1, 2, 3
-_CHUNK_CELLS = 1 << 19  # matrix cells per batched DP call (1 MiB of int16)
+_BLOCK = 1024  # pairs tokenized and measured at a time
+_RUN_BLOCK = 8  # positions compared per round when measuring common prefixes and suffixes
+_CHUNK_CELLS = 1 << 20  # bytes (bit-parallel) or cells (matrix) per batched backtrace call
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Disable the cyclic garbage collector inside the block, then restore its state."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def edit_counts(
-    refs: Sequence[Sequence[Hashable]], hyps: Sequence[Sequence[Hashable]]
+    refs: Sequence[Any],
+    hyps: Sequence[Any],
+    tokenize: Callable[[Any], Sequence[Hashable]] | None = None,
 ) -> np.ndarray:
     """Count alignment operations pair by pair.
 
     Args:
-        refs: ``N`` reference token sequences (lists of words, strings of characters, ids).
-        hyps: ``N`` hypothesis token sequences.
+        refs: ``N`` references: token sequences (lists of words, strings of characters, ids),
+            or anything ``tokenize`` turns into one.
+        hyps: ``N`` hypotheses, likewise.
+        tokenize: applied to every reference and hypothesis first (e.g. ``str.split``);
+            ``None`` takes them as token sequences.
 
     Returns:
         ``(N, 4)`` int64 array of ``[hits, substitutions, deletions, insertions]`` per pair,
@@ -47,19 +83,40 @@ def edit_counts(
     if len(refs) != len(hyps):
         raise ValueError(f"got {len(refs)} references but {len(hyps)} hypotheses")
     count = len(refs)
-    ref_len = np.fromiter(map(len, refs), dtype=np.int64, count=count)
-    hyp_len = np.fromiter(map(len, hyps), dtype=np.int64, count=count)
-    dist = np.fromiter(map(editdistance.eval, refs, hyps), dtype=np.int64, count=count)
+    ref_len = np.empty(count, dtype=np.int64)
+    hyp_len = np.empty(count, dtype=np.int64)
+    dist = np.empty(count, dtype=np.int64)
+    vocab: defaultdict = defaultdict()
+    vocab.default_factory = vocab.__len__  # token -> id, new tokens get the next id
+    pending, ref_ids, hyp_ids = [], [], []  # per block: pair indices, their flat token ids
+    ref_iter, hyp_iter = iter(refs), iter(hyps)
+    with _gc_paused():
+        for start in range(0, count, _BLOCK):
+            block_refs = list(islice(ref_iter, _BLOCK))
+            block_hyps = list(islice(hyp_iter, _BLOCK))
+            if tokenize is not None:
+                block_refs = list(map(tokenize, block_refs))
+                block_hyps = list(map(tokenize, block_hyps))
+            size = len(block_refs)
+            n = ref_len[start : start + size]
+            m = hyp_len[start : start + size]
+            d = dist[start : start + size]
+            n[:] = np.fromiter(map(len, block_refs), dtype=np.int64, count=size)
+            m[:] = np.fromiter(map(len, block_hyps), dtype=np.int64, count=size)
+            d[:] = np.fromiter(map(editdistance.eval, block_refs, block_hyps), np.int64, size)
+            # Pairs whose split is not forced keep their tokens, as ids, for the backtrace.
+            picked = np.flatnonzero(d - np.abs(m - n) > 1)
+            if picked.size:
+                pending.append(picked + start)
+                ref_ids.append(_intern(block_refs, picked, int(n[picked].sum()), vocab))
+                hyp_ids.append(_intern(block_hyps, picked, int(m[picked].sum()), vocab))
+            del block_refs, block_hyps  # freed before the collector resumes
     diff = hyp_len - ref_len
-    # Deletions where the split is forced; the batched pass fills in the others.
-    dels = np.maximum(-diff, 0)
-    pending = np.flatnonzero(dist - np.abs(diff) > 1)
-    if pending.size:
-        dels[pending] = _batched_deletions(
-            [refs[k] for k in pending],
-            [hyps[k] for k in pending],
-            ref_len[pending],
-            hyp_len[pending],
+    dels = np.maximum(-diff, 0)  # forced split: only deletions or only insertions
+    if pending:
+        idx = np.concatenate(pending)
+        dels[idx] = _batched_deletions(
+            np.concatenate(ref_ids), ref_len[idx], np.concatenate(hyp_ids), hyp_len[idx]
         )
     out = np.empty((count, 4), dtype=np.int64)
     out[:, DELS] = dels
@@ -69,78 +126,131 @@ def edit_counts(
     return out
 
 
-def _interned(seqs: list[Sequence[Hashable]], lengths: np.ndarray, vocab: defaultdict) -> tuple:
-    """Flat int64 ids of all tokens and the start offset of each sequence."""
-    flat = np.fromiter(
-        map(vocab.__getitem__, chain.from_iterable(seqs)), dtype=np.int64, count=int(lengths.sum())
-    )
-    return flat, np.cumsum(lengths) - lengths
+def _intern(
+    seqs: list[Sequence[Hashable]], picked: np.ndarray, total: int, vocab: dict
+) -> np.ndarray:
+    """Flat int64 ids of the tokens of ``seqs[k]`` for ``k`` in ``picked``, in order."""
+    tokens = chain.from_iterable(map(seqs.__getitem__, picked.tolist()))
+    return np.fromiter(map(vocab.__getitem__, tokens), dtype=np.int64, count=total)
 
 
-def _affix(
+def _gather(
+    flat: np.ndarray, start: np.ndarray, length: np.ndarray, pad: int, width: int
+) -> np.ndarray:
+    """``(B, width)`` int64 rows ``flat[start[b]:start[b] + length[b]]``, padded with ``pad``."""
+    cols = np.arange(width)
+    rows = flat.take(start[:, None] + cols, mode="clip")
+    return np.where(cols < length[:, None], rows, pad)
+
+
+def _common_run(
+    ref: np.ndarray,
+    r_first: np.ndarray,
+    hyp: np.ndarray,
+    h_first: np.ndarray,
+    limit: np.ndarray,
+    step: int,
+) -> np.ndarray:
+    """Length of the run of equal tokens from ``ref[r_first]``/``hyp[h_first]`` on.
+
+    Walks forwards (``step=1``) or backwards (``step=-1``) in the flat id arrays, at most
+    ``limit`` tokens per pair. Compares ``_RUN_BLOCK`` positions per round and keeps going
+    only with the pairs that matched all of them, so the cost follows the actual run lengths.
+    """
+    run = np.zeros_like(limit)
+    live = np.flatnonzero(limit > 0)
+    offsets = np.arange(_RUN_BLOCK + 1) * step
+    while live.size:
+        base = run[live] * step
+        same = ref.take((r_first[live] + base)[:, None] + offsets, mode="clip") == hyp.take(
+            (h_first[live] + base)[:, None] + offsets, mode="clip"
+        )
+        same[:, -1] = False  # one column past the block: a mismatch in every row
+        grow = np.minimum(same.argmin(axis=1), limit[live] - run[live])
+        run[live] += grow
+        live = live[(grow == _RUN_BLOCK) & (run[live] < limit[live])]
+    return run
+
+
+def _batched_deletions(
+    ref: np.ndarray, n: np.ndarray, hyp: np.ndarray, m: np.ndarray
+) -> np.ndarray:
+    """Number of deletions on the backtrace of each pair (all pairs have ``n, m > 0``).
+
+    Args:
+        ref, hyp: flat int64 token ids of all references / hypotheses, one after the other.
+        n, m: ``(B,)`` lengths of the references / hypotheses.
+
+    The common prefix and suffix are stripped first, then pairs whose reference middle fits
+    in a machine word go through the bit-parallel path (:mod:`seqlab.metrics.bitparallel`)
+    and longer ones through the numpy matrix DP, in chunks of pairs of similar size.
+    """
+    r_start, h_start = np.cumsum(n) - n, np.cumsum(m) - m
+    shortest = np.minimum(n, m)
+    prefix = _common_run(ref, r_start, hyp, h_start, shortest, 1)
+    suffix = _common_run(ref, r_start + n - 1, hyp, h_start + m - 1, shortest - prefix, -1)
+    n, m = n - prefix - suffix, m - prefix - suffix  # both stay > 0 for pending pairs
+    r_start, h_start = r_start + prefix, h_start + prefix
+    dels = np.zeros(n.size, dtype=np.int64)
+    short = n <= MAX_REF_LEN
+    for subset, cells_per_pair, run in (
+        (np.flatnonzero(short), _bit_cells, _bitparallel_deletions),
+        (np.flatnonzero(~short), _matrix_cells, _matrix_deletions),
+    ):
+        order = subset[np.lexsort((n[subset], m[subset]))]
+        start = 0
+        while start < order.size:
+            # Longest run of (sorted) pairs whose padded arrays fit in the cell budget.
+            tail = order[start:]
+            width_n = np.maximum.accumulate(n[tail])
+            width_m = np.maximum.accumulate(m[tail])
+            cells = cells_per_pair(width_n, width_m) * np.arange(1, tail.size + 1)
+            stop = start + max(1, int(np.searchsorted(cells, _CHUNK_CELLS, side="right")))
+            idx = order[start:stop]
+            dels[idx] = run(ref, r_start[idx], n[idx], hyp, h_start[idx], m[idx])
+            start = stop
+    return dels
+
+
+def _bit_cells(width_n: np.ndarray, width_m: np.ndarray) -> np.ndarray:
+    """Bytes per pair of the bit-parallel path: match booleans and two words per column."""
+    return width_m * (width_n + 16)
+
+
+def _matrix_cells(width_n: np.ndarray, width_m: np.ndarray) -> np.ndarray:
+    """Cells per pair of the matrix path: the whole ``(n + 1, m + 1)`` matrix."""
+    return (width_n + 1) * (width_m + 1)
+
+
+def _bitparallel_deletions(
     ref: np.ndarray,
     r_start: np.ndarray,
     n: np.ndarray,
     hyp: np.ndarray,
     h_start: np.ndarray,
     m: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Common prefix and suffix lengths of flat-stored pairs (not overlapping)."""
-    shortest = np.minimum(n, m)
-    width = int(shortest.max())
-    k = np.arange(width)
-    inside = k < shortest[:, None]
-    head = np.where(inside, r_start[:, None] + k, 0)
-    same = (ref[head] == hyp[np.where(inside, h_start[:, None] + k, 0)]) & inside
-    prefix = np.cumprod(same, axis=1).sum(axis=1)
-    tail_r = np.where(inside, (r_start + n - 1)[:, None] - k, 0)
-    same = (ref[tail_r] == hyp[np.where(inside, (h_start + m - 1)[:, None] - k, 0)]) & inside
-    suffix = np.minimum(np.cumprod(same, axis=1).sum(axis=1), shortest - prefix)
-    return prefix, suffix
-
-
-def _gather(flat: np.ndarray, start: np.ndarray, length: np.ndarray, pad: int) -> np.ndarray:
-    """``(B, max(length))`` rows ``flat[start[b]:start[b] + length[b]]`` padded with ``pad``."""
-    cols = np.arange(int(length.max()))
-    valid = cols < length[:, None]
-    return np.where(valid, flat[np.where(valid, start[:, None] + cols, 0)], pad)
-
-
-def _batched_deletions(
-    refs: list[Sequence[Hashable]], hyps: list[Sequence[Hashable]], n: np.ndarray, m: np.ndarray
 ) -> np.ndarray:
-    """Number of deletions on the backtrace of each pair (all pairs have ``n, m > 0``)."""
-    vocab: defaultdict = defaultdict()
-    vocab.default_factory = vocab.__len__
-    ref, r_start = _interned(refs, n, vocab)
-    hyp, h_start = _interned(hyps, m, vocab)
-    prefix, suffix = _affix(ref, r_start, n, hyp, h_start, m)
-    n, m = n - prefix - suffix, m - prefix - suffix  # both stay > 0 for pending pairs
-    r_start, h_start = r_start + prefix, h_start + prefix
-    dels = np.zeros(len(refs), dtype=np.int64)
-    order = np.lexsort((m, n))
-    start = 0
-    while start < order.size:
-        # Longest run of (sorted) pairs whose padded matrices fit in the cell budget.
-        tail = order[start:]
-        cells = (n[tail] + 1) * (np.maximum.accumulate(m[tail]) + 1) * np.arange(1, tail.size + 1)
-        stop = start + max(1, int(np.searchsorted(cells, _CHUNK_CELLS, side="right")))
-        idx = order[start:stop]
-        dels[idx] = _backtrace_deletions(
-            _gather(ref, r_start[idx], n[idx], -1),
-            _gather(hyp, h_start[idx], m[idx], -2),
-            n[idx],
-            m[idx],
-        )
-        start = stop
-    return dels
+    """Deletions of a chunk of pairs whose references have at most 64 tokens."""
+    eq = match_masks(
+        _gather(ref, r_start, n, -1, word_width(int(n.max()))),
+        _gather(hyp, h_start, m, -2, int(m.max())),
+    )
+    vp_cols, vn_cols = vertical_deltas(eq)
+    return backtrace_deletions(vp_cols, vn_cols, n, m)
 
 
-def _backtrace_deletions(
-    ref: np.ndarray, hyp: np.ndarray, n: np.ndarray, m: np.ndarray
+def _matrix_deletions(
+    ref: np.ndarray,
+    r_start: np.ndarray,
+    n: np.ndarray,
+    hyp: np.ndarray,
+    h_start: np.ndarray,
+    m: np.ndarray,
 ) -> np.ndarray:
-    """Walk the backtraces of one padded chunk in lock step; return deletions per pair."""
-    shifted = distance_matrix(ref, hyp)  # column differences equal those of D
+    """Walk the backtraces of a chunk of pairs in lock step over full distance matrices."""
+    shifted = distance_matrix(  # column differences equal those of D
+        _gather(ref, r_start, n, -1, int(n.max())), _gather(hyp, h_start, m, -2, int(m.max()))
+    )
     batch, rows, width = shifted.shape
     flat = shifted.reshape(-1)
     dels = np.zeros(batch, dtype=np.int64)

@@ -17,9 +17,10 @@ Conventions (the same as Kaldi ``compute-wer`` and jiwer unless stated):
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -152,18 +153,24 @@ class ErrorRate:
 
 
 def error_rate(
-    refs: Sequence[Sequence[Hashable]], hyps: Sequence[Sequence[Hashable]], unit: str = "word"
+    refs: Sequence[Any],
+    hyps: Sequence[Any],
+    unit: str = "word",
+    tokenize: Callable[[Any], Sequence[Hashable]] | None = None,
 ) -> ErrorRate:
-    """Error rate of already tokenized sequences (the core of :func:`wer` and :func:`cer`).
+    """Error rate of token sequences (the core of :func:`wer` and :func:`cer`).
 
     Args:
         refs: reference token sequences (lists of words, strings as characters, ids...).
         hyps: hypothesis token sequences, same length and order.
         unit: ``"word"`` or ``"char"``, only used by :meth:`ErrorRate.summary`.
+        tokenize: turns each reference and hypothesis into its tokens first (e.g.
+            ``str.split``); cheaper than tokenizing the whole corpus up front, see
+            :func:`seqlab.metrics.counts.edit_counts`. ``None``: already tokenized.
     """
     if len(refs) != len(hyps):
         raise MetricError(f"got {len(refs)} references but {len(hyps)} hypotheses")
-    counts = edit_counts(refs, hyps)
+    counts = edit_counts(refs, hyps, tokenize)
     hits, subs, dels, ins = (int(x) for x in counts.sum(axis=0)) if len(counts) else (0,) * 4
     errors = counts[:, SUBS] + counts[:, DELS] + counts[:, INS]
     return ErrorRate(
@@ -217,8 +224,8 @@ def wer(
         return text
 
     if normalization is None and set(map(type, refs)) | set(map(type, hyps)) <= {str}:
-        return error_rate(list(map(str.split, refs)), list(map(str.split, hyps)), unit="word")
-    return error_rate(list(map(words, refs)), list(map(words, hyps)), unit="word")
+        return error_rate(refs, hyps, unit="word", tokenize=str.split)
+    return error_rate(refs, hyps, unit="word", tokenize=words)
 
 
 def cer(
@@ -242,4 +249,4 @@ def cer(
             return normalize(text, normalization) if normalization is not None else text.strip()
         return text
 
-    return error_rate(list(map(chars, refs)), list(map(chars, hyps)), unit="char")
+    return error_rate(refs, hyps, unit="char", tokenize=chars)

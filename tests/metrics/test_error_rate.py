@@ -69,11 +69,15 @@ def random_corpus(seed: int, pairs: int, vocab: int, max_len: int):
     return refs, hyps
 
 
-@pytest.mark.parametrize("chunk_cells", [counts_module._CHUNK_CELLS, 64])
-def test_batched_path_equals_jiwer_on_long_sequences(monkeypatch, chunk_cells):
-    # Lengths past 64 tokens exercise RapidFuzz's multi-word bit-parallel path; a tiny cell
-    # budget forces many chunks of different shapes through the batched backtrace.
+@pytest.mark.parametrize(
+    ("chunk_cells", "block"), [(counts_module._CHUNK_CELLS, counts_module._BLOCK), (64, 7)]
+)
+def test_batched_path_equals_jiwer_on_long_sequences(monkeypatch, chunk_cells, block):
+    # Lengths past 64 tokens exercise RapidFuzz's multi-word bit-parallel path and seqlab's
+    # matrix fallback; a tiny cell budget forces many chunks of different shapes through the
+    # batched backtraces, and tiny blocks split the corpus at many places while tokenizing.
     monkeypatch.setattr(counts_module, "_CHUNK_CELLS", chunk_cells)
+    monkeypatch.setattr(counts_module, "_BLOCK", block)
     refs, hyps = random_corpus(seed=3, pairs=300, vocab=4, max_len=120)
     ours = wer(refs, hyps)
     theirs = jiwer.process_words([" ".join(r) for r in refs], [" ".join(h) for h in hyps])
@@ -81,6 +85,9 @@ def test_batched_path_equals_jiwer_on_long_sequences(monkeypatch, chunk_cells):
     for ref, hyp, utt in zip(refs, hyps, ours.utterances):
         one = jiwer.process_words(" ".join(ref), " ".join(hyp))
         assert (utt.substitutions, utt.deletions, utt.insertions, utt.hits) == jiwer_counts(one)
+    # The same corpus as strings goes through the str.split fast path.
+    as_text = wer([" ".join(r) for r in refs], [" ".join(h) for h in hyps])
+    assert (as_text.counts == ours.counts).all()
 
 
 @pytest.mark.parametrize(
