@@ -22,11 +22,14 @@ length are computed too and never read, so pairs of different sizes share a batc
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+
 import numpy as np
 
 __all__ = [
     "MAX_REF_LEN",
     "backtrace_deletions",
+    "deletions_one",
     "match_masks",
     "vertical_deltas",
     "word_width",
@@ -139,3 +142,44 @@ def backtrace_deletions(
         i -= moves_up
         bit >>= moves_up.view(np.uint8)
         pos -= batch * ~is_del  # insertion or diagonal: j - 1
+
+
+def deletions_one(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> int:
+    """Deletions on the tie-broken backtrace of one pair, with Python integers as bit vectors.
+
+    The same recurrence and backtrace as the batched functions above, for a single pair and
+    any length (Python integers grow as needed): cheaper than a numpy batch when only a few
+    pairs need a backtrace, e.g. when scoring one utterance. The common prefix and suffix
+    must already be stripped.
+
+    >>> deletions_one("ab", "bc")  # two substitutions, no deletion (RapidFuzz's choice)
+    0
+    """
+    n = len(ref)
+    mask = (1 << n) - 1
+    peq: dict[Hashable, int] = {}  # token -> bit mask of its reference positions
+    for i, token in enumerate(ref):
+        peq[token] = peq.get(token, 0) | 1 << i
+    vp, vn = mask, 0
+    vp_cols, vn_cols = [vp], [vn]
+    for token in hyp:
+        x = peq.get(token, 0) | vn
+        d0 = (((x & vp) + vp) ^ vp) | x
+        hp = ((vn | ~(d0 | vp)) << 1 | 1) & mask
+        hn = (vp & d0) << 1
+        vp = (hn | ~(d0 | hp)) & mask
+        vn = hp & d0
+        vp_cols.append(vp)
+        vn_cols.append(vn)
+    dels, i, j = 0, n, len(hyp)
+    while i and j:
+        bit = 1 << (i - 1)
+        if vp_cols[j] & bit:  # deletion: up
+            dels += 1
+            i -= 1
+        elif vn_cols[j - 1] & bit:  # insertion: left
+            j -= 1
+        else:  # match or substitution: diagonal
+            i -= 1
+            j -= 1
+    return dels + i

@@ -33,10 +33,11 @@ from typing import Any
 import editdistance
 import numpy as np
 
-from seqlab.metrics.align import distance_matrix
+from seqlab.metrics.align import common_affix, distance_matrix
 from seqlab.metrics.bitparallel import (
     MAX_REF_LEN,
     backtrace_deletions,
+    deletions_one,
     match_masks,
     vertical_deltas,
     word_width,
@@ -46,6 +47,7 @@ __all__ = ["edit_counts", "HITS", "SUBS", "DELS", "INS"]
 
 HITS, SUBS, DELS, INS = 0, 1, 2, 3
 _BLOCK = 1024  # pairs tokenized and measured at a time
+_FEW_PAIRS = 16  # up to this many pairs, plain Python beats numpy's per-call overhead
 _RUN_BLOCK = 8  # positions compared per round when measuring common prefixes and suffixes
 _CHUNK_CELLS = 1 << 20  # bytes (bit-parallel) or cells (matrix) per batched backtrace call
 
@@ -83,6 +85,8 @@ def edit_counts(
     if len(refs) != len(hyps):
         raise ValueError(f"got {len(refs)} references but {len(hyps)} hypotheses")
     count = len(refs)
+    if count <= _FEW_PAIRS:
+        return _few_counts(refs, hyps, tokenize)
     ref_len = np.empty(count, dtype=np.int64)
     hyp_len = np.empty(count, dtype=np.int64)
     dist = np.empty(count, dtype=np.int64)
@@ -124,6 +128,25 @@ def edit_counts(
     out[:, SUBS] = dist - 2 * dels - diff
     out[:, HITS] = ref_len - out[:, SUBS] - dels
     return out
+
+
+def _few_counts(
+    refs: Sequence[Any], hyps: Sequence[Any], tokenize: Callable[[Any], Sequence[Hashable]] | None
+) -> np.ndarray:
+    """:func:`edit_counts` for a few pairs, in plain Python (e.g. scoring one utterance)."""
+    rows = []
+    for ref, hyp in zip(refs, hyps):
+        if tokenize is not None:
+            ref, hyp = tokenize(ref), tokenize(hyp)
+        n, m, d = len(ref), len(hyp), editdistance.eval(ref, hyp)
+        if d - abs(m - n) > 1:
+            prefix, suffix = common_affix(ref, hyp)
+            dels = deletions_one(ref[prefix : n - suffix], hyp[prefix : m - suffix])
+        else:
+            dels = max(n - m, 0)
+        subs = d - 2 * dels - (m - n)
+        rows.append((n - subs - dels, subs, dels, dels + m - n))
+    return np.array(rows, dtype=np.int64).reshape(len(rows), 4)
 
 
 def _intern(

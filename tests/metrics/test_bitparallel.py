@@ -14,6 +14,7 @@ from rapidfuzz.distance import Levenshtein
 from seqlab.metrics.align import common_affix
 from seqlab.metrics.bitparallel import (
     backtrace_deletions,
+    deletions_one,
     match_masks,
     vertical_deltas,
     word_width,
@@ -76,6 +77,14 @@ def test_backtrace_deletions_match_rapidfuzz_at_word_boundaries(n):
             hyps.append(hyp)
     _, _, dels = run_batch(refs, hyps)
     assert dels.tolist() == [rapidfuzz_deletions(r, h) for r, h in zip(refs, hyps)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=90), st.lists(st.integers(0, 3), max_size=90))
+def test_single_pair_python_path_matches_rapidfuzz(ref, hyp):
+    prefix, suffix = common_affix(ref, hyp)
+    middle_ref, middle_hyp = ref[prefix : len(ref) - suffix], hyp[prefix : len(hyp) - suffix]
+    assert deletions_one(middle_ref, middle_hyp) == rapidfuzz_deletions(ref, hyp)
 
 
 def test_word_width_and_bad_widths():

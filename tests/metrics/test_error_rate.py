@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from unittest.mock import patch
 
 import jiwer
 import pytest
@@ -36,6 +37,8 @@ def test_wer_counts_equal_jiwer(pairs):
     refs, hyps = [p[0] for p in pairs], [p[1] for p in pairs]
     ours = wer(refs, hyps)
     assert our_counts(ours) == jiwer_counts(jiwer.process_words(refs, hyps))
+    with patch.object(counts_module, "_FEW_PAIRS", 0):  # batched numpy path, not plain Python
+        assert (wer(refs, hyps).counts == ours.counts).all()
     for (ref, hyp), utt in zip(pairs, ours.utterances):
         theirs = jiwer.process_words(ref, hyp)
         assert (utt.substitutions, utt.deletions, utt.insertions, utt.hits) == jiwer_counts(theirs)
@@ -51,6 +54,8 @@ def test_cer_counts_equal_jiwer(pairs):
     refs, hyps = [p[0] for p in pairs], [p[1] for p in pairs]
     ours = cer(refs, hyps)
     assert our_counts(ours) == jiwer_counts(jiwer.process_characters(refs, hyps))
+    with patch.object(counts_module, "_FEW_PAIRS", 0):
+        assert (cer(refs, hyps).counts == ours.counts).all()
     assert ours.ref_len == sum(len(r.strip()) for r in refs)
 
 
