@@ -5,7 +5,7 @@ with ~15 % random word edits (substitutions, deletions, insertions). Every conte
 same list of strings; each is timed as the best of ``--repeat`` runs. Prints one table of
 pairs/s and ratios, measured in the same run.
 
-    python bench/wer.py [--pairs 10000] [--repeat 5] [--seed 0]
+    python bench/wer.py [--pairs 10000] [--repeat 5] [--seed 0] [--clock wall|cpu]
 """
 
 from __future__ import annotations

@@ -12,13 +12,14 @@ jiwer), without building any per-op Python object:
   prefixes/suffixes stripped, and the backtraces of all pairs walked in lock step over
   bit-parallel distance columns (:mod:`seqlab.metrics.bitparallel`; reference middles longer
   than 64 tokens use full distance matrices). Only deletions are counted there; ``I`` and
-  ``S`` follow from the two equations above.
+  ``S`` follow from the two equations above. Calls with only a few pairs (one utterance)
+  skip numpy and run the same recurrence on Python integers.
 
-Transcripts can be tokenized on the fly (``tokenize=str.split``): pairs are then tokenized a
-block at a time and only the token lists of pairs that need the backtrace are kept, so the
-others are freed while still in the CPU cache. The cyclic garbage collector is paused
-meanwhile: the kept lists hold only tokens and cannot form cycles, yet tens of thousands of
-young lists would trip a collection that walks all of them.
+Transcripts can be tokenized on the fly (``tokenize=str.split``): pairs are then tokenized
+and measured a block at a time, the tokens of the pairs that need a backtrace are interned
+right away, and every token list is freed while it is still in the CPU cache. The cyclic
+garbage collector is paused meanwhile: the lists hold only tokens and cannot form cycles, yet
+thousands of young lists would trip collections that walk all of them.
 """
 
 from __future__ import annotations
@@ -96,11 +97,11 @@ def edit_counts(
     ref_iter, hyp_iter = iter(refs), iter(hyps)
     with _gc_paused():
         for start in range(0, count, _BLOCK):
-            block_refs = list(islice(ref_iter, _BLOCK))
-            block_hyps = list(islice(hyp_iter, _BLOCK))
+            block_refs = islice(ref_iter, _BLOCK)
+            block_hyps = islice(hyp_iter, _BLOCK)
             if tokenize is not None:
-                block_refs = list(map(tokenize, block_refs))
-                block_hyps = list(map(tokenize, block_hyps))
+                block_refs, block_hyps = map(tokenize, block_refs), map(tokenize, block_hyps)
+            block_refs, block_hyps = list(block_refs), list(block_hyps)
             size = len(block_refs)
             n = ref_len[start : start + size]
             m = hyp_len[start : start + size]
@@ -160,7 +161,7 @@ def _intern(
 def _gather(
     flat: np.ndarray, start: np.ndarray, length: np.ndarray, pad: int, width: int
 ) -> np.ndarray:
-    """``(B, width)`` int64 rows ``flat[start[b]:start[b] + length[b]]``, padded with ``pad``."""
+    """``(B, width)`` rows ``flat[start[b]:start[b] + length[b]]``, padded with ``pad``."""
     cols = np.arange(width)
     rows = flat.take(start[:, None] + cols, mode="clip")
     return np.where(cols < length[:, None], rows, pad)
@@ -208,6 +209,10 @@ def _batched_deletions(
     in a machine word go through the bit-parallel path (:mod:`seqlab.metrics.bitparallel`)
     and longer ones through the numpy matrix DP, in chunks of pairs of similar size.
     """
+    # Narrow ids make the (columns x pairs x reference positions) comparisons cheaper.
+    top = max(int(ref.max()), int(hyp.max()))
+    dtype = np.int16 if top < np.iinfo(np.int16).max else np.int32
+    ref, hyp = ref.astype(dtype), hyp.astype(dtype)
     r_start, h_start = np.cumsum(n) - n, np.cumsum(m) - m
     shortest = np.minimum(n, m)
     prefix = _common_run(ref, r_start, hyp, h_start, shortest, 1)
