@@ -1,8 +1,8 @@
 """Reading and writing ARPA (SRILM ngram-format) backoff language models.
 
 Writing: ``\\data\\`` counts, then ``\\k-grams:`` sections of ``log10prob<TAB>w1 .. wk[<TAB>
-log10backoff]`` (backoffs only on n-grams that are the prefix of a longer one), then
-``\\end\\``; ``<unk>`` is always present and ``<s>`` has log10 probability -99 (SRILM; KenLM
+log10backoff]`` (every n-gram below the highest order has a backoff, 0 when it is no context,
+as in KenLM's files), then ``\\end\\``; ``<unk>`` is always present and ``<s>`` has log10 probability -99 (SRILM; KenLM
 writes 0, which means the same since ``<s>`` is never predicted). Files are written atomically;
 ``-`` is standard output; ``.gz`` paths are gzip-compressed.
 
@@ -16,18 +16,17 @@ definition. Every problem raises :class:`ArpaFormatError` naming the file and li
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
-import math
 import os
+import re
 import sys
+import zlib
 from collections.abc import Iterator
-from typing import IO
 
 import numpy as np
 
 from seqlab.io import atomic_write
+from seqlab.lm.arpa_format import VocabBytes, format_lines
 from seqlab.lm.errors import ArpaFormatError
 from seqlab.lm.tables import LOG_ZERO, NGramTables, OrderTable
 from seqlab.lm.vocab import BOS, EOS, UNK
@@ -35,164 +34,201 @@ from seqlab.lm.vocab import BOS, EOS, UNK
 UNK_MISSING_LOGPROB = -100.0
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.7g}"
+def ngram_ids(tables: NGramTables) -> list[np.ndarray]:
+    """int64 ``(M_k, k)`` word ids of the n-grams of every order, in row order."""
+    ids = [tables.orders[0].word.reshape(-1, 1)]
+    for t in tables.orders[1:]:
+        ids.append(np.column_stack([ids[-1][t.context], t.word]))
+    return ids
 
 
-def arpa_lines(tables: NGramTables) -> Iterator[str]:
-    """The lines of the ARPA text of ``tables`` (each ending with a newline), section by section."""
-    yield "\n\\data\\\n"
-    for k, n in enumerate(tables.counts(), start=1):
-        yield f"ngram {k}={n}\n"
-    for k in range(1, tables.order + 1):
+def arpa_chunks(tables: NGramTables) -> Iterator[bytes]:
+    """The UTF-8 text of the ARPA file of ``tables``, section by section.
+
+    Like KenLM, every n-gram below the highest order carries a backoff (0 when it is no
+    context); numbers have at most 6 decimals (trailing zeros dropped).
+    """
+    yield (
+        "\n\\data\\\n" + "".join(f"ngram {k}={n}\n" for k, n in enumerate(tables.counts(), 1))
+    ).encode()
+    vocab = VocabBytes(tables.vocab)
+    for k, ids in enumerate(ngram_ids(tables), start=1):
         t = tables.orders[k - 1]
-        yield f"\n\\{k}-grams:\n"
-        names = tables.ngram_strings(k)
-        probs = map(_fmt, t.logprob.tolist())
-        if k < tables.order:
-            ctx = tables.is_context(k).tolist()
-            bos = map(_fmt, t.logbackoff.tolist())
-            yield "".join(
-                f"{p}\t{w}\t{b}\n" if c else f"{p}\t{w}\n"
-                for p, w, b, c in zip(probs, names, bos, ctx)
-            )
-        else:
-            yield "".join(f"{p}\t{w}\n" for p, w in zip(probs, names))
-    yield "\n\\end\\\n"
+        yield f"\n\\{k}-grams:\n".encode()
+        yield format_lines(t.logprob, ids, vocab, t.logbackoff if k < tables.order else None)
+    yield b"\n\\end\\\n"
 
 
 def write_arpa(tables: NGramTables, path: str | os.PathLike) -> None:
     """Write ``tables`` as an ARPA file (atomic; ``-`` = stdout; ``.gz`` = gzip)."""
-    if str(path).endswith(".gz"):
-        with atomic_write(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as gz:
-            for chunk in arpa_lines(tables):
-                gz.write(chunk.encode("utf-8"))
-        return
-    with atomic_write(path) as f:
-        for chunk in arpa_lines(tables):
-            f.write(chunk)
-
-
-@contextlib.contextmanager
-def _open(path: str | os.PathLike) -> Iterator[IO[str]]:
     if str(path) == "-":
-        yield sys.stdin
-    elif str(path).endswith(".gz"):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            yield f
-    else:
-        with open(path, encoding="utf-8") as f:
-            yield f
+        for chunk in arpa_chunks(tables):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+        return
+    with atomic_write(path, "wb") as raw:
+        out = (
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6)
+            if str(path).endswith(".gz")
+            else raw
+        )
+        for chunk in arpa_chunks(tables):
+            out.write(chunk)
+        if out is not raw:
+            out.close()
+
+
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[[9, 10, 11, 12, 13, 32]] = True  # what bytes.split() splits on
+_SECTION_START = re.compile(rb"^[ \t\r\f\v]*\\", re.M)
 
 
 class _Parser:
-    """Line-by-line ARPA parser collecting raw entries per order."""
+    """ARPA parser over the file's bytes: header line by line, each n-gram section vectorized.
 
-    def __init__(self, name: str) -> None:
+    Words are split on ASCII whitespace (like KenLM), kept as UTF-8 bytes until the unigrams
+    are decoded; numbers are parsed by numpy in one call per section.
+    """
+
+    def __init__(self, name: str, data: bytes) -> None:
         self.name = name
-        self.lineno = 0
+        self.data = data
+        self.pos = 0
+
+    def lineno_at(self, pos: int) -> int:
+        return self.data.count(b"\n", 0, pos) + 1
 
     def error(self, message: str, lineno: int | None = None) -> ArpaFormatError:
-        return ArpaFormatError(
-            f"{self.name}:{lineno if lineno is not None else self.lineno}: {message}"
-        )
+        line = lineno if lineno is not None else self.lineno_at(self.pos)
+        return ArpaFormatError(f"{self.name}:{line}: {message}")
 
-    def number(self, text: str, what: str) -> float:
+    def next_line(self) -> bytes | None:
+        """The next line (without newline), advancing; ``None`` at the end of the data."""
+        if self.pos >= len(self.data):
+            return None
+        end = self.data.find(b"\n", self.pos)
+        end = len(self.data) if end < 0 else end
+        line = self.data[self.pos : end]
+        self.last = self.pos
+        self.pos = end + 1
+        return line
+
+    def next_nonblank(self) -> bytes | None:
+        while (line := self.next_line()) is not None:
+            if line.strip():
+                return line.strip()
+        return None
+
+    def numbers(self, tokens: list[bytes], linenos: np.ndarray, what: str) -> np.ndarray:
+        """float64 values of ``tokens``; ``-inf`` -> -99; errors name the line."""
         try:
-            value = float(text)
-        except ValueError:
-            raise self.error(f"{what} {text!r} is not a number") from None
-        if math.isnan(value) or value == math.inf:
-            raise self.error(f"{what} {text!r} is not a valid log10 value")
-        return max(value, LOG_ZERO) if value == -math.inf else value
+            values = np.array(tokens, dtype=np.float64)
+        except ValueError:  # find the culprit (numpy and Python parse a few spellings differently)
+            parsed = []
+            for token, line in zip(tokens, linenos.tolist()):
+                try:
+                    parsed.append(float(token))
+                except ValueError:
+                    raise self.error(f"{what} {token[:40]!r} is not a number", line) from None
+            values = np.array(parsed, dtype=np.float64)
+        bad = np.isnan(values) | (values == np.inf)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise self.error(
+                f"{what} {tokens[i][:40]!r} is not a valid log10 value", int(linenos[i])
+            )
+        return np.where(values == -np.inf, LOG_ZERO, values)
 
-    def parse(
-        self, lines: IO[str]
-    ) -> tuple[list[list[list[str]]], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-        it = iter(lines)
-        for line in it:
-            self.lineno += 1
-            if line.strip() == "\\data\\":
-                break
-        else:
-            raise self.error("no \\data\\ header")
+    def section(
+        self, k: int, n: int, highest: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        r"""Parse the body of ``\k-grams:`` (starting at ``self.pos``), leaving ``pos`` after it.
+
+        Returns ``(words (n, k) object array of bytes, log10 probs, log10 backoffs, line numbers)``.
+        """
+        first_line = self.lineno_at(self.pos)
+        match = _SECTION_START.search(self.data, self.pos)
+        end = match.start() if match else len(self.data)
+        body = self.data[self.pos : end]
+        self.pos = end
+        raw = np.frombuffer(body, dtype=np.uint8)
+        newlines = np.flatnonzero(raw == 10)
+        space = _WHITESPACE[raw]
+        starts = np.flatnonzero(~space & np.concatenate([[True], space[:-1]]))
+        line_of = np.searchsorted(newlines, starts, side="right")
+        counts = np.bincount(line_of, minlength=len(newlines) + 1)
+        filled = np.flatnonzero(counts)
+        linenos = first_line + filled
+        lens = counts[filled]
+        if len(lens) > n:
+            raise self.error(f"more {k}-grams than the {n} declared in \\data\\", int(linenos[n]))
+        if len(lens) < n:
+            raise self.error(
+                f"{len(lens)} {k}-grams but {n} declared in \\data\\", self.lineno_at(end)
+            )
+        ok = (lens == k + 1) | ((lens == k + 2) & (not highest))
+        if not ok.all():
+            i = int(np.argmin(ok))
+            allowed = f"{k + 1}" if highest else f"{k + 1} or {k + 2}"
+            raise self.error(
+                f"a {k}-gram line needs {allowed} fields, got {lens[i]}", int(linenos[i])
+            )
+        tokens = np.empty(int(lens.sum()), dtype=object)
+        tokens[:] = body.split()
+        offsets = np.cumsum(lens) - lens
+        prob = self.numbers(tokens[offsets].tolist(), linenos, "log10 probability")
+        words = tokens[offsets[:, None] + 1 + np.arange(k)]
+        backoff = np.zeros(n)
+        has_bo = np.flatnonzero(lens == k + 2)
+        if len(has_bo):
+            backoff[has_bo] = self.numbers(
+                tokens[offsets[has_bo] + k + 1].tolist(), linenos[has_bo], "backoff"
+            )
+        return words, prob, backoff, linenos
+
+    def parse(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        while (line := self.next_line()) is not None and line.strip() != b"\\data\\":
+            pass
+        if line is None:
+            raise ArpaFormatError(f"{self.name}:1: no \\data\\ header")
         declared: list[int] = []
-        line = ""
-        for line in it:
-            self.lineno += 1
-            s = line.strip()
-            if not s:
-                continue
-            if not s.startswith("ngram "):
-                break
-            head, _, value = s[6:].partition("=")
+        while (line := self.next_nonblank()) is not None and line.startswith(b"ngram "):
+            head, _, value = line[6:].partition(b"=")
             try:
                 k, n = int(head), int(value)
             except ValueError:
-                raise self.error(f"bad count line {s!r}") from None
+                raise self.error(
+                    f"bad count line {line[:40]!r}", self.lineno_at(self.last)
+                ) from None
             if k != len(declared) + 1 or n < 0:
-                raise self.error(f"expected 'ngram {len(declared) + 1}=<count>', got {s!r}")
+                raise self.error(
+                    f"expected 'ngram {len(declared) + 1}=<count>', got {line[:40]!r}",
+                    self.lineno_at(self.last),
+                )
             declared.append(n)
-        else:
+        if line is None:
             raise self.error("file ends inside \\data\\")
         if not declared:
-            raise self.error("no 'ngram k=count' lines in \\data\\")
+            raise self.error("no 'ngram k=count' lines in \\data\\", self.lineno_at(self.last))
         if declared[0] == 0:
-            raise self.error("a model needs unigrams ('ngram 1=0')")
-        words: list[list[list[str]]] = []
-        probs: list[np.ndarray] = []
-        backoffs: list[np.ndarray] = []
-        linenos: list[np.ndarray] = []
+            raise self.error("a model needs unigrams ('ngram 1=0')", self.lineno_at(self.last))
+        sections = []
         for k, n in enumerate(declared, start=1):
-            while not line.strip():
-                line = next(it, None)
-                if line is None:
-                    raise self.error(f"file ends before \\{k}-grams:")
-                self.lineno += 1
-            if line.strip() != f"\\{k}-grams:":
-                raise self.error(f"expected \\{k}-grams:, got {line.strip()[:40]!r}")
-            grams: list[list[str]] = []
-            prob = np.empty(n)
-            bo = np.zeros(n)
-            nums = np.empty(n, dtype=np.int64)
-            i = 0
-            for line in it:
-                self.lineno += 1
-                fields = line.split()
-                if not fields:
-                    continue
-                if fields[0].startswith("\\"):
-                    break
-                if i == n:
-                    raise self.error(f"more {k}-grams than the {n} declared in \\data\\")
-                if len(fields) == k + 2 and k < len(declared):
-                    bo[i] = self.number(fields[-1], "backoff")
-                elif len(fields) != k + 1:
-                    raise self.error(
-                        f"a {k}-gram line needs {k + 1} fields"
-                        + (f" or {k + 2}" if k < len(declared) else "")
-                        + f", got {len(fields)}"
-                    )
-                prob[i] = self.number(fields[0], "log10 probability")
-                grams.append(fields[1 : k + 1])
-                nums[i] = self.lineno
-                i += 1
-            else:
-                line = ""
-            if i != n:
-                raise self.error(f"{i} {k}-grams but {n} declared in \\data\\")
-            words.append(grams)
-            probs.append(prob)
-            backoffs.append(bo)
-            linenos.append(nums)
-        while not line.strip():
-            line = next(it, None)
+            if k > 1:
+                line = self.next_nonblank()
             if line is None:
-                raise self.error("missing \\end\\")
-            self.lineno += 1
-        if line.strip() != "\\end\\":
-            raise self.error(f"expected \\end\\, got {line.strip()[:40]!r}")
-        return words, probs, backoffs, linenos
+                raise self.error(f"file ends before \\{k}-grams:")
+            if line != f"\\{k}-grams:".encode():
+                raise self.error(
+                    f"expected \\{k}-grams:, got {line[:40]!r}", self.lineno_at(self.last)
+                )
+            sections.append(self.section(k, n, k == len(declared)))
+        line = self.next_nonblank()
+        if line is None:
+            raise self.error("missing \\end\\")
+        if line != b"\\end\\":
+            raise self.error(f"expected \\end\\, got {line[:40]!r}", self.lineno_at(self.last))
+        return sections
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,58 +239,75 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse.reshape(-1)
 
 
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    if str(path) == "-":
+        return sys.stdin.buffer.read()
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def read_arpa(path: str | os.PathLike) -> NGramTables:
     """Read an ARPA file into :class:`NGramTables` (see module docstring for the conventions)."""
     name = str(path)
-    parser = _Parser(name)
     try:
-        with _open(path) as f:
-            words, probs, backoffs, linenos = parser.parse(f)
-    except UnicodeDecodeError as e:
-        raise ArpaFormatError(f"{name}: not valid UTF-8 text ({e})") from e
-    except (EOFError, gzip.BadGzipFile, io.UnsupportedOperation) as e:
+        data = _read_bytes(path)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise ArpaFormatError(f"{name}: unreadable compressed file ({e})") from e
+    parser = _Parser(name, data)
+    sections = parser.parse()
 
-    vocab = [g[0] for g in words[0]]
-    index: dict[str, int] = {}
-    for i, w in enumerate(vocab):
+    words1, uni_prob, uni_bo, lines1 = sections[0]
+    index: dict[bytes, int] = {}
+    vocab: list[str] = []
+    for i, w in enumerate(words1[:, 0].tolist()):
         if w in index:
-            raise parser.error(f"duplicate unigram {w!r}", int(linenos[0][i]))
+            raise parser.error(f"duplicate unigram {w.decode(errors='replace')!r}", int(lines1[i]))
+        try:
+            vocab.append(w.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise parser.error(f"not valid UTF-8 ({e})", int(lines1[i])) from None
         index[w] = i
     for marker in (BOS, EOS):
-        if marker not in index:
+        if marker.encode() not in index:
             raise ArpaFormatError(f"{name}: the model has no {marker} unigram")
-    uni_prob, uni_bo = probs[0], backoffs[0]
-    if UNK not in index:
-        index[UNK] = len(vocab)
+    if UNK.encode() not in index:
+        index[UNK.encode()] = len(vocab)
         vocab.append(UNK)
         uni_prob = np.append(uni_prob, UNK_MISSING_LOGPROB)
         uni_bo = np.append(uni_bo, 0.0)
-    order = len(words)
     ids: list[np.ndarray] = [np.arange(len(vocab), dtype=np.int64).reshape(-1, 1)]
-    for k in range(2, order + 1):
-        arr = np.empty((len(words[k - 1]), k), dtype=np.int64)
-        for i, gram in enumerate(words[k - 1]):
-            try:
-                arr[i] = [index[w] for w in gram]
-            except KeyError as e:
-                raise parser.error(
-                    f"word {e.args[0]!r} is not among the unigrams", int(linenos[k - 1][i])
-                ) from None
-        ids.append(arr)
-    prob_l = [uni_prob] + probs[1:]
-    bo_l = [uni_bo] + backoffs[1:]
-    blank_l = [np.zeros(len(vocab), dtype=bool)] + [np.zeros(len(p), dtype=bool) for p in probs[1:]]
-    for k in range(2, order + 1):
-        _, inverse = _unique_rows(ids[k - 1])
-        if len(inverse) and len(np.unique(inverse)) < len(inverse):
-            first_seen = np.full(len(inverse), -1)
-            for i, u in enumerate(inverse.tolist()):
-                if first_seen[u] >= 0:
-                    raise parser.error(f"duplicate {k}-gram", int(linenos[k - 1][i]))
-                first_seen[u] = i
-    # Close the tables: add missing prefixes and suffixes as blanks, top order down.
-    for k in range(order, 2, -1):
+    prob_l, bo_l, line_l = [uni_prob], [uni_bo], [np.zeros(len(vocab), dtype=np.int64)]
+    for k in range(2, len(sections) + 1):
+        words, prob, bo, linenos = sections[k - 1]
+        flat = np.array([index.get(w, -1) for w in words.ravel().tolist()], dtype=np.int64)
+        if (flat < 0).any():
+            i = int(np.argmax(flat < 0))
+            raise parser.error(
+                f"word {words.ravel()[i]!r} is not among the unigrams", int(linenos[i // k])
+            )
+        ids.append(flat.reshape(-1, k))
+        prob_l.append(prob)
+        bo_l.append(bo)
+        line_l.append(linenos)
+    blank_l = [np.zeros(len(p), dtype=bool) for p in prob_l]
+    try:
+        return _build_tables(tuple(vocab), ids, prob_l, bo_l, blank_l, line_l, parser)
+    except _NotClosed:
+        pass
+    _close(ids, prob_l, bo_l, blank_l, line_l)
+    return _build_tables(tuple(vocab), ids, prob_l, bo_l, blank_l, line_l, parser)
+
+
+class _NotClosed(Exception):
+    """Some n-gram's prefix or suffix is not listed: add blanks and rebuild."""
+
+
+def _close(ids: list[np.ndarray], prob_l: list, bo_l: list, blank_l: list, line_l: list) -> None:
+    """Add missing prefixes and suffixes as blank entries, from the top order down."""
+    for k in range(len(ids), 2, -1):
         existing = ids[k - 2]
         need = np.concatenate([ids[k - 1][:, :-1], ids[k - 1][:, 1:]])
         uniq, inverse = _unique_rows(np.concatenate([existing, need]))
@@ -262,11 +315,12 @@ def read_arpa(path: str | os.PathLike) -> NGramTables:
         present[inverse[: len(existing)]] = True
         missing = uniq[~present]
         if len(missing):
+            n = len(missing)
             ids[k - 2] = np.concatenate([existing, missing])
-            prob_l[k - 2] = np.concatenate([prob_l[k - 2], np.zeros(len(missing))])
-            bo_l[k - 2] = np.concatenate([bo_l[k - 2], np.zeros(len(missing))])
-            blank_l[k - 2] = np.concatenate([blank_l[k - 2], np.ones(len(missing), dtype=bool)])
-    return _build_tables(tuple(vocab), ids, prob_l, bo_l, blank_l)
+            prob_l[k - 2] = np.concatenate([prob_l[k - 2], np.zeros(n)])
+            bo_l[k - 2] = np.concatenate([bo_l[k - 2], np.zeros(n)])
+            blank_l[k - 2] = np.concatenate([blank_l[k - 2], np.ones(n, dtype=bool)])
+            line_l[k - 2] = np.concatenate([line_l[k - 2], np.zeros(n, dtype=np.int64)])
 
 
 def _build_tables(
@@ -275,8 +329,10 @@ def _build_tables(
     prob_l: list[np.ndarray],
     bo_l: list[np.ndarray],
     blank_l: list[np.ndarray],
+    line_l: list[np.ndarray],
+    parser: _Parser,
 ) -> NGramTables:
-    """Sort every order by ``(prefix row, word)`` and fill blank probabilities bottom-up."""
+    """Sort every order by ``(prefix row, word)``, check closure, fill blank probabilities."""
     size = len(vocab)
     orders = [
         OrderTable(
@@ -286,20 +342,25 @@ def _build_tables(
     partial = NGramTables(vocab=vocab, orders=orders)
     for k in range(2, len(ids) + 1):
         grams = ids[k - 1]
-        rows = grams[:, 0].copy()
+        prefix = grams[:, 0].copy()
+        suffix = grams[:, 1].copy()
         for j in range(2, k):
-            rows = partial.lookup(j, rows, grams[:, j - 1])
-        context = rows
-        srows = grams[:, 1].copy() if k > 1 else None
-        for j in range(2, k):
-            srows = partial.lookup(j, srows, grams[:, j])
-        key = context * size + grams[:, -1]
+            prefix = partial.lookup(j, prefix, grams[:, j - 1])
+            suffix = partial.lookup(j, suffix, grams[:, j])
+        if (prefix < 0).any() or (suffix < 0).any():
+            raise _NotClosed
+        key = prefix * size + grams[:, -1]
         perm = np.argsort(key, kind="stable")
+        key = key[perm]
+        dup = np.flatnonzero(key[1:] == key[:-1])
+        if len(dup):
+            lines = line_l[k - 1][perm]
+            raise parser.error(f"duplicate {k}-gram", int(max(lines[dup[0]], lines[dup[0] + 1])))
         prob = prob_l[k - 1][perm]
         blank = blank_l[k - 1][perm]
-        context, suffix = context[perm], srows[perm]
+        prefix, suffix = prefix[perm], suffix[perm]
         prev = partial.orders[k - 2]
-        prob[blank] = prev.logbackoff[context[blank]] + prev.logprob[suffix[blank]]
-        orders.append(OrderTable(context, grams[perm, -1].copy(), prob, bo_l[k - 1][perm]))
+        prob[blank] = prev.logbackoff[prefix[blank]] + prev.logprob[suffix[blank]]
+        orders.append(OrderTable(prefix, grams[perm, -1].copy(), prob, bo_l[k - 1][perm]))
         partial = NGramTables(vocab=vocab, orders=orders)
     return partial

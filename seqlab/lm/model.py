@@ -109,6 +109,7 @@ class NGramLM:
         self._row_cache: list[dict[int, int]] = [{} for _ in range(self.order + 1)]
         self._state_rows: dict[State, tuple[int, ...]] = {}
         self._advance_cache: dict[tuple[State, int], tuple[State, float]] = {}
+        self._scalar: tuple[list, list, list] | None = None
 
     # ------------------------------------------------------------------ vocabulary
     def __contains__(self, word: str) -> bool:
@@ -128,32 +129,33 @@ class NGramLM:
     ) -> BatchScores:
         """Score every token of every sentence in one vectorized pass (see :class:`BatchScores`)."""
         get, unk = self.index.get, self.unk_id
-        ids: list[int] = []
-        lengths: list[int] = []
-        for sentence in sentences:
-            units = self.tokenize(sentence)
-            if bos:
-                ids.append(self.bos_id)
-            ids.extend([get(u, unk) for u in units])
-            if eos:
-                ids.append(self.eos_id)
-            lengths.append(len(units) + bos + eos)
-        oov_words = np.array(ids, dtype=np.int64) == unk  # literal <unk> counts as OOV, as in kenlm
-        toks = np.array(ids, dtype=np.int64)
-        lens = np.asarray(lengths, dtype=np.int64)
-        starts = np.cumsum(lens) - lens
-        pos = np.arange(len(toks), dtype=np.int64) - np.repeat(starts, lens)
+        units = [self.tokenize(s) for s in sentences]
+        lens = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
+        words = np.array([get(u, unk) for sentence in units for u in sentence], dtype=np.int64)
+        padded = lens + bos + eos
+        ends = np.cumsum(padded)
+        starts = ends - padded
+        toks = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+        is_word = np.ones(len(toks), dtype=bool)
+        if bos:
+            toks[starts] = self.bos_id
+            is_word[starts] = False
+        if eos:
+            toks[ends - 1] = self.eos_id
+            is_word[ends - 1] = False
+        toks[is_word] = words
+        pos = np.arange(len(toks), dtype=np.int64) - np.repeat(starts, padded)
         logprob, length = self._score_positions(toks, pos)
         scored = pos >= 1 if bos else np.ones(len(toks), dtype=bool)
         is_eos = np.zeros(len(toks), dtype=bool)
-        if eos and len(toks):
-            is_eos[np.cumsum(lens)[lens > 0] - 1] = True
-        counts = lens - (1 if bos else 0)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        if eos:
+            is_eos[ends - 1] = True
+        oov = (toks == unk) & is_word  # a literal <unk> counts as OOV, as in kenlm
+        offsets = np.concatenate([[0], np.cumsum(padded - bos)]).astype(np.int64)
         return BatchScores(
             logprob=logprob[scored],
             ngram_length=length[scored],
-            oov=oov_words[scored] & ~is_eos[scored],
+            oov=oov[scored],
             is_eos=is_eos[scored],
             offsets=offsets,
         )
@@ -231,6 +233,16 @@ class NGramLM:
         """Empty context (scores without ``<s>``, like kenlm's NullContextWrite)."""
         return ()
 
+    def _lists(self) -> tuple[list[list[float]], list[list[float]], list[list[bool]]]:
+        """Python lists of the tables for scalar access (built on the first :meth:`advance`)."""
+        if self._scalar is None:
+            self._scalar = (
+                [p.tolist() for p in self._logprob],
+                [b.tolist() for b in self._logbackoff],
+                [u.tolist() for u in self._useful],
+            )
+        return self._scalar
+
     def _row(self, k: int, context_row: int, word: int) -> int:
         """Row of the k-gram (context row, word) or -1, memoized per order."""
         if k == 1:
@@ -240,7 +252,7 @@ class NGramLM:
         row = cache.get(key)
         if row is None:
             keys = self.tables.keys[k - 1]
-            i = int(np.searchsorted(keys, key))
+            i = int(keys.searchsorted(key))
             row = i if i < len(keys) and int(keys[i]) == key else -1
             if len(cache) < _CACHE_LIMIT:
                 cache[key] = row
@@ -260,13 +272,14 @@ class NGramLM:
             rows = tuple(out)
         return rows
 
-    def _minimize(self, ids: tuple[int, ...], rows: tuple[int, ...]) -> State:
+    def _minimize(self, ids: tuple[int, ...], rows: list[int] | tuple[int, ...]) -> State:
         """Longest suffix of ``ids`` (<= order-1 words) that is listed and useful as a context."""
+        useful = self._lists()[2]
         for j in range(min(len(rows), self.order - 1), 0, -1):
-            if rows[j - 1] >= 0 and self._useful[j - 1][rows[j - 1]]:
+            if useful[j - 1][rows[j - 1]]:
                 state = ids[-j:]
                 if len(self._state_rows) < _CACHE_LIMIT:
-                    self._state_rows[state] = rows[:j]
+                    self._state_rows[state] = tuple(rows[:j])
                 return state
         return ()
 
@@ -279,8 +292,9 @@ class NGramLM:
         cached = self._advance_cache.get((state, word))
         if cached is not None:
             return cached
-        ctx_rows = self._rows_of(state)
-        rows: list[int] = [word]
+        probs, backoffs, _ = self._lists()
+        ctx_rows = self._state_rows.get(state) or self._rows_of(state)
+        rows = [word]
         for j in range(2, min(len(state) + 1, self.order) + 1):
             ctx = ctx_rows[j - 2]
             row = self._row(j, ctx, word) if ctx >= 0 else -1
@@ -288,13 +302,12 @@ class NGramLM:
                 break
             rows.append(row)
         m = len(rows)
-        logp = float(self._logprob[m - 1][rows[-1]])
+        logp = probs[m - 1][rows[-1]]
         for j in range(m, min(len(state), self.order - 1) + 1):
             ctx = ctx_rows[j - 1]
             if ctx >= 0:
-                logp += float(self._logbackoff[j - 1][ctx])
-        new_state = self._minimize((*state, word), tuple(rows))
-        result = (new_state, logp)
+                logp += backoffs[j - 1][ctx]
+        result = (self._minimize((*state, word), rows), logp)
         if len(self._advance_cache) >= _CACHE_LIMIT:
             self._advance_cache.clear()
         self._advance_cache[(state, word)] = result

@@ -155,13 +155,13 @@ def test_missing_prefixes_and_suffixes_become_blanks(tmp_path: Path) -> None:
         ("\\data\\\nngram 2=1\n", 2, "expected 'ngram 1"),
         ("\\data\\\nngram 1=x\n", 2, "bad count"),
         ("\\data\\\nngram 1=2\n\n\\2-grams:\n", 4, "expected \\\\1-grams"),
-        ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\n", 4, "1 1-grams but 2"),
+        ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\n", 5, "1 1-grams but 2"),
         ("\\data\\\nngram 1=1\n\\1-grams:\n-1 <s>\n-1 </s>\n", 5, "more 1-grams"),
         ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\nabc </s>\n\\end\\\n", 5, "not a number"),
         ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\nnan </s>\n\\end\\\n", 5, "not a valid"),
         ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\n-1 </s> -1\n\\end\\\n", 5, "needs 2 fields"),
         ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\n-1 <s>\n\\end\\\n", 5, "duplicate unigram"),
-        ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\n-1 </s>\n", 5, "missing \\\\end"),
+        ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\n-1 </s>\n", 6, "missing \\\\end"),
         ("\\data\\\nngram 1=2\n\\1-grams:\n-1 <s>\n-1 </s>\n\\3-grams:\n", 6, "expected \\\\end"),
         (
             "\\data\\\nngram 1=2\nngram 2=1\n\\1-grams:\n-1 <s> 0\n-1 </s>\n\\2-grams:\n-1 <s> x\n\\end\\\n",
@@ -198,20 +198,29 @@ def test_round_trip_is_stable(tmp_path: Path) -> None:
     assert (tmp_path / "a.arpa").read_text() == (tmp_path / "b.arpa").read_text()
     text = (tmp_path / "a.arpa").read_text()
     assert "\n\\data\\\nngram 1=" in text and text.endswith("\\end\\\n")
-    assert "-99\t<s>\t" in text and "\t<unk>\n" in text
+    assert "-99\t<s>\t" in text and "\t<unk>\t" in text
 
 
-def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
+def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
     lm = train_lm(random_corpus(13), TrainConfig(order=2))
     target = tmp_path / "m.arpa"
 
-    class Boom(Exception):
-        pass
+    def explode(*args, **kwargs):
+        raise MemoryError("disk full or out of memory half way")
 
-    def explode():
-        raise Boom
-
-    lm.tables.ngram_strings = lambda k: explode()  # type: ignore[method-assign]
-    with pytest.raises(Boom):
+    monkeypatch.setattr("seqlab.lm.arpa.format_lines", explode)
+    with pytest.raises(MemoryError):
         write_arpa(lm.tables, target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_extra_entries_name_the_first_extra_line(tmp_path: Path) -> None:
+    lm = train_lm(random_corpus(15), TrainConfig(order=3))
+    path = tmp_path / "m.arpa"
+    write_arpa(lm.tables, path)
+    declared = lm.tables.counts()[1]
+    path.write_text(path.read_text().replace(f"ngram 2={declared}\n", "ngram 2=9\n"))
+    lines = path.read_text().splitlines()
+    tenth = lines.index("\\2-grams:") + 10 + 1  # 1-based line number of the 10th bigram
+    with pytest.raises(ArpaFormatError, match=rf"m.arpa:{tenth}: more 2-grams than the 9"):
+        read_arpa(path)

@@ -46,7 +46,7 @@ def models(draw) -> NGramTables:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tables = estimate_tables(count_text(sentences, config), config)
-    values = st.floats(-20, 0, allow_nan=False).map(lambda x: float(f"{x:.7g}"))
+    values = st.floats(-20, 0, allow_nan=False).map(lambda x: round(x, 6))
     orders = []
     for t in tables.orders:
         n = len(t)
@@ -69,10 +69,8 @@ def test_random_valid_models_round_trip(tables: NGramTables) -> None:
     for k in range(1, tables.order + 1):
         a, b = tables.orders[k - 1], back.orders[k - 1]
         assert np.array_equal(a.context, b.context) and np.array_equal(a.word, b.word)
-        np.testing.assert_allclose(b.logprob, a.logprob, rtol=1e-6, atol=1e-12)
-        ctx = tables.is_context(k)  # backoffs are written for contexts only
-        np.testing.assert_allclose(b.logbackoff[ctx], a.logbackoff[ctx], rtol=1e-6, atol=1e-12)
-        assert np.all(b.logbackoff[~ctx] == 0.0)
+        np.testing.assert_allclose(b.logprob, a.logprob, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(b.logbackoff, a.logbackoff, rtol=0, atol=1e-9)
 
 
 MUTATIONS = st.sampled_from(["delete", "duplicate", "swap", "char", "truncate", "insert", "bytes"])
