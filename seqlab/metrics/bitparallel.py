@@ -1,13 +1,15 @@
-"""Bit-parallel (Myers/Hyyrö) edit distance and backtrace for many short pairs at once.
+"""Bit-parallel (Myers/Hyyrö) edit distance and backtrace for many pairs at once.
 
-For a reference of ``n <= 64`` tokens, one column ``j`` of the edit-distance matrix ``D`` is
-held in two 64-bit words: bit ``i - 1`` of ``VP[j]`` is set when
-``D[i][j] - D[i-1][j] == +1`` and bit ``i - 1`` of ``VN[j]`` when it is ``-1`` (otherwise the
-vertical difference is 0). Myers' algorithm, in Hyyrö's formulation for the global
-(Levenshtein) distance, derives column ``j + 1`` from column ``j`` with a dozen word
-operations, given ``Eq``: the bit mask of reference positions equal to hypothesis token
-``j + 1``. Here every word is a ``uint64`` numpy array holding one pair per element, so one
-column step advances a whole batch.
+One column ``j`` of the edit-distance matrix ``D`` of a reference of ``n`` tokens is held in
+two bit vectors: bit ``i - 1`` of ``VP[j]`` is set when ``D[i][j] - D[i-1][j] == +1`` and bit
+``i - 1`` of ``VN[j]`` when it is ``-1`` (otherwise the vertical difference is 0). Myers'
+algorithm, in Hyyrö's formulation for the global (Levenshtein) distance, derives column
+``j + 1`` from column ``j`` with a dozen bitwise operations, one addition and two shifts,
+given ``Eq``: the bit mask of reference positions equal to hypothesis token ``j + 1``.
+
+Here a bit vector is ``K = ceil(n / 64)`` words of a ``(K, B)`` uint64 numpy array that holds
+one pair per column, so one column step advances a whole batch of ``B`` pairs. With ``K > 1``
+the addition carries and the shifts move bits from word ``k`` into word ``k + 1``.
 
 The tie-breaking backtrace of :mod:`seqlab.metrics.align` only ever reads vertical
 differences (``D[i][j] - D[i-1][j] == 1`` means a deletion, ``D[i][j-1] - D[i-1][j-1] == -1``
@@ -27,77 +29,113 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 __all__ = [
-    "MAX_REF_LEN",
     "backtrace_deletions",
     "deletions_one",
     "match_masks",
+    "padded_width",
     "vertical_deltas",
-    "word_width",
 ]
 
-MAX_REF_LEN = 64  # one machine word per column
-_WIDTHS = (8, 16, 32, 64)  # bits of the unsigned integer types match masks are packed into
+_SMALL_WIDTHS = (8, 16, 32)  # references this short are packed into narrower integers first
+_MASK_BYTES = 1 << 20  # booleans compared at a time while building match masks
 _ONE = np.uint64(1)
+_TOP = np.uint64(1 << 63)
 
 
-def word_width(length: int) -> int:
-    """Smallest of 8, 16, 32 and 64 bits that holds ``length`` reference tokens."""
-    for width in _WIDTHS:
+def padded_width(length: int) -> int:
+    """Reference row width for :func:`match_masks`: 8, 16, 32 or a multiple of 64 tokens."""
+    for width in _SMALL_WIDTHS:
         if length <= width:
             return width
-    raise ValueError(f"references of {length} tokens do not fit in a 64-bit word")
+    return -(-length // 64) * 64
 
 
 def match_masks(ref: np.ndarray, hyp: np.ndarray) -> np.ndarray:
-    """``Eq`` words: bit ``i`` of ``out[j, b]`` is set when ``ref[b, i] == hyp[b, j]``.
+    """``Eq`` bit vectors: bit ``i`` of column ``j`` of pair ``b`` is ``ref[b, i] == hyp[b, j]``.
 
     Args:
-        ref: ``(B, W)`` integer reference tokens with ``W`` in 8, 16, 32, 64 (see
-            :func:`word_width`), padded with a value that no hypothesis token takes.
+        ref: ``(B, W)`` integer reference tokens, ``W`` from :func:`padded_width`, padded
+            with a value that no hypothesis token takes.
         hyp: ``(B, M)`` integer hypothesis tokens, padded likewise.
 
     Returns:
-        ``(M, B)`` uint64 array (column-major, so that one column of a batch is contiguous).
+        ``(M, K, B)`` uint64 array, ``K = max(1, W // 64)`` words per vector (least
+        significant first), laid out so that one column of a batch is contiguous.
     """
     batch, width = ref.shape
-    if width not in _WIDTHS:
-        raise ValueError(f"reference rows must be 8, 16, 32 or 64 tokens wide, got {width}")
-    same = hyp.T[:, :, None] == ref[None, :, :]  # (M, B, W) booleans, contiguous
-    # W booleans in a row become one little-endian W-bit integer: bit i = ref position i.
-    packed = np.packbits(same, axis=None, bitorder="little")
-    return packed.view(f"<u{width // 8}").reshape(hyp.shape[1], batch).astype(np.uint64)
+    if width not in _SMALL_WIDTHS and width % 64:
+        raise ValueError(f"reference rows must be 8, 16, 32 or 64 * K tokens wide, got {width}")
+    cols = hyp.shape[1]
+    out = np.empty((cols, max(1, width // 64), batch), dtype=np.uint64)
+    step = max(1, _MASK_BYTES // (batch * width))  # columns per block of booleans
+    for first in range(0, cols, step):
+        block = hyp[:, first : first + step].T
+        same = block[:, :, None] == ref[None, :, :]  # (columns, B, W) booleans, contiguous
+        # Each run of 8 booleans becomes a byte, bit i = position i (little-endian throughout).
+        packed = np.packbits(same, axis=None, bitorder="little")
+        if width < 64:
+            out[first : first + step, 0] = packed.view(f"<u{width // 8}").reshape(-1, batch)
+        else:
+            words = packed.view("<u8").reshape(block.shape[0], batch, width // 64)
+            out[first : first + step] = words.transpose(0, 2, 1)
+    return out
+
+
+def _add_with_carry(total: np.ndarray, addend: np.ndarray) -> None:
+    """``total += addend`` for ``(K, B)`` multi-word integers (word 0 least significant)."""
+    np.add(total, addend, out=total)  # each word wraps around on its own
+    carry = total[0] < addend[0]
+    for k in range(1, total.shape[0]):
+        overflow = total[k] < addend[k]
+        total[k] += carry
+        carry = overflow | (carry & (total[k] == 0))
+
+
+def _shift_up(vector: np.ndarray, carry_in: np.uint64) -> None:
+    """``vector = (vector << 1) | carry_in`` for ``(K, B)`` multi-word bit vectors."""
+    top = vector[:-1] >> np.uint64(63)  # bits that move into the next word
+    np.left_shift(vector, _ONE, out=vector)
+    vector[1:] |= top
+    vector[0] |= carry_in
 
 
 def vertical_deltas(eq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Run Myers' recurrence over all columns of a batch.
 
     Args:
-        eq: ``(M, B)`` uint64 match masks from :func:`match_masks`.
+        eq: ``(M, K, B)`` uint64 match masks from :func:`match_masks`.
 
     Returns:
-        ``(VP, VN)``, each ``(M + 1, B)`` uint64: the positive and negative vertical
+        ``(VP, VN)``, each ``(M + 1, K, B)`` uint64: the positive and negative vertical
         difference bits of columns ``0..M`` (column 0 is ``D[i][0] = i``: all ``+1``).
     """
-    cols, batch = eq.shape
-    vp_cols = np.empty((cols + 1, batch), dtype=np.uint64)
-    vn_cols = np.empty((cols + 1, batch), dtype=np.uint64)
+    cols, words, batch = eq.shape
+    vp_cols = np.empty((cols + 1, words, batch), dtype=np.uint64)
+    vn_cols = np.empty((cols + 1, words, batch), dtype=np.uint64)
     vp_cols[0] = ~np.uint64(0)
     vn_cols[0] = 0
-    x, d0, hp, hn = (np.empty(batch, dtype=np.uint64) for _ in range(4))
+    x, d0, hp, hn = (np.empty((words, batch), dtype=np.uint64) for _ in range(4))
     for j in range(cols):
         vp, vn = vp_cols[j], vn_cols[j]
         np.bitwise_or(eq[j], vn, out=x)  # X = Eq | VN
         np.bitwise_and(x, vp, out=d0)  # D0 = (((X & VP) + VP) ^ VP) | X
-        np.add(d0, vp, out=d0)
+        if words == 1:
+            np.add(d0, vp, out=d0)
+        else:
+            _add_with_carry(d0, vp)
         np.bitwise_xor(d0, vp, out=d0)
         np.bitwise_or(d0, x, out=d0)
         np.bitwise_or(d0, vp, out=hp)  # HP = VN | ~(D0 | VP)
         np.invert(hp, out=hp)
         np.bitwise_or(hp, vn, out=hp)
         np.bitwise_and(vp, d0, out=hn)  # HN = VP & D0
-        np.left_shift(hp, _ONE, out=hp)  # row 0 is D[0][j] = j: horizontal +1 enters
-        np.bitwise_or(hp, _ONE, out=hp)
-        np.left_shift(hn, _ONE, out=hn)
+        if words == 1:
+            np.left_shift(hp, _ONE, out=hp)  # row 0 is D[0][j] = j: horizontal +1 enters
+            np.bitwise_or(hp, _ONE, out=hp)
+            np.left_shift(hn, _ONE, out=hn)
+        else:
+            _shift_up(hp, _ONE)
+            _shift_up(hn, np.uint64(0))
         new_vp, new_vn = vp_cols[j + 1], vn_cols[j + 1]
         np.bitwise_or(d0, hp, out=new_vp)  # VP' = HN | ~(D0 | HP)
         np.invert(new_vp, out=new_vp)
@@ -112,22 +150,24 @@ def backtrace_deletions(
     """Deletions on the tie-broken backtrace of every pair of a batch.
 
     Args:
-        vp_cols, vn_cols: ``(M + 1, B)`` uint64 from :func:`vertical_deltas`.
-        n, m: ``(B,)`` int64 reference and hypothesis lengths (``n <= 64``, ``m <= M``).
+        vp_cols, vn_cols: ``(M + 1, K, B)`` uint64 from :func:`vertical_deltas`.
+        n, m: ``(B,)`` int64 reference and hypothesis lengths (``n <= 64 K``, ``m <= M``).
 
     Returns:
         ``(B,)`` int64 number of deletions, reference tokens left over at the border included.
     """
-    batch = n.size
+    words, batch = vp_cols.shape[1:]
+    column = words * batch  # flat distance between columns j and j - 1
     dels = np.zeros(batch, dtype=np.int64)
     vp_flat, vn_flat = vp_cols.reshape(-1), vn_cols.reshape(-1)
     live = np.arange(batch)
     i = n.copy()
-    pos = m * batch + live  # flat index of column j, pair b
-    bit = np.left_shift(_ONE, np.maximum(i - 1, 0).astype(np.uint64))  # row i's bit
+    row = np.maximum(i - 1, 0)  # bit of row i: word row // 64, bit row % 64 in it
+    pos = m * column + (row // 64) * batch + live  # flat index of (column j, word, pair b)
+    bit = np.left_shift(_ONE, (row % 64).astype(np.uint64))
     counted = np.zeros(batch, dtype=np.int64)  # deletions of the live pairs so far
     while True:
-        done = (i == 0) | (pos < batch)  # i == 0 or j == 0
+        done = (i == 0) | (pos < column)  # i == 0 or j == 0
         if done.any():
             dels[live[done]] = counted[done] + i[done]  # leftover reference is deleted
             keep = ~done
@@ -135,13 +175,17 @@ def backtrace_deletions(
             if live.size == 0:
                 return dels
         is_del = (vp_flat[pos] & bit) != 0  # D[i][j] - D[i-1][j] == 1: up
-        is_ins = (vn_flat[pos - batch] & bit) != 0  # D[i][j-1] - D[i-1][j-1] == -1: left
+        is_ins = (vn_flat[pos - column] & bit) != 0  # D[i][j-1] - D[i-1][j-1] == -1: left
         is_ins &= ~is_del
         counted += is_del
         moves_up = ~is_ins  # deletion or diagonal: i - 1
         i -= moves_up
         bit >>= moves_up.view(np.uint8)
-        pos -= batch * ~is_del  # insertion or diagonal: j - 1
+        if words > 1:  # row i left bit 0 of its word: go to the top bit of the word below
+            crossed = bit == 0
+            pos -= batch * crossed
+            bit[crossed] = _TOP
+        pos -= column * ~is_del  # insertion or diagonal: j - 1
 
 
 def deletions_one(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> int:

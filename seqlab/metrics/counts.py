@@ -10,8 +10,8 @@ jiwer), without building any per-op Python object:
   single-error pairs take this path.
 * every other pair goes to one batched numpy pass: tokens are interned to integers, common
   prefixes/suffixes stripped, and the backtraces of all pairs walked in lock step over
-  bit-parallel distance columns (:mod:`seqlab.metrics.bitparallel`; reference middles longer
-  than 64 tokens use full distance matrices). Only deletions are counted there; ``I`` and
+  bit-parallel distance columns (:mod:`seqlab.metrics.bitparallel`), in chunks of pairs of
+  similar size. Only deletions are counted there; ``I`` and
   ``S`` follow from the two equations above. Calls with only a few pairs (one utterance)
   skip numpy and run the same recurrence on Python integers.
 
@@ -34,14 +34,13 @@ from typing import Any
 import editdistance
 import numpy as np
 
-from seqlab.metrics.align import common_affix, distance_matrix
+from seqlab.metrics.align import common_affix
 from seqlab.metrics.bitparallel import (
-    MAX_REF_LEN,
     backtrace_deletions,
     deletions_one,
     match_masks,
+    padded_width,
     vertical_deltas,
-    word_width,
 )
 
 __all__ = ["edit_counts", "HITS", "SUBS", "DELS", "INS"]
@@ -50,7 +49,7 @@ HITS, SUBS, DELS, INS = 0, 1, 2, 3
 _BLOCK = 1024  # pairs tokenized and measured at a time
 _FEW_PAIRS = 16  # up to this many pairs, plain Python beats numpy's per-call overhead
 _RUN_BLOCK = 8  # positions compared per round when measuring common prefixes and suffixes
-_CHUNK_CELLS = 1 << 20  # bytes (bit-parallel) or cells (matrix) per batched backtrace call
+_CHUNK_CELLS = 1 << 22  # bytes of bit vectors kept per batched backtrace call
 
 
 @contextmanager
@@ -205,9 +204,8 @@ def _batched_deletions(
         ref, hyp: flat int64 token ids of all references / hypotheses, one after the other.
         n, m: ``(B,)`` lengths of the references / hypotheses.
 
-    The common prefix and suffix are stripped first, then pairs whose reference middle fits
-    in a machine word go through the bit-parallel path (:mod:`seqlab.metrics.bitparallel`)
-    and longer ones through the numpy matrix DP, in chunks of pairs of similar size.
+    The common prefix and suffix are stripped first, then the middles go through the
+    bit-parallel path (:mod:`seqlab.metrics.bitparallel`) in chunks of pairs of similar size.
     """
     # Narrow ids make the (columns x pairs x reference positions) comparisons cheaper.
     top = max(int(ref.max()), int(hyp.max()))
@@ -220,37 +218,23 @@ def _batched_deletions(
     n, m = n - prefix - suffix, m - prefix - suffix  # both stay > 0 for pending pairs
     r_start, h_start = r_start + prefix, h_start + prefix
     dels = np.zeros(n.size, dtype=np.int64)
-    short = n <= MAX_REF_LEN
-    for subset, cells_per_pair, run in (
-        (np.flatnonzero(short), _bit_cells, _bitparallel_deletions),
-        (np.flatnonzero(~short), _matrix_cells, _matrix_deletions),
-    ):
-        order = subset[np.lexsort((n[subset], m[subset]))]
-        start = 0
-        while start < order.size:
-            # Longest run of (sorted) pairs whose padded arrays fit in the cell budget.
-            tail = order[start:]
-            width_n = np.maximum.accumulate(n[tail])
-            width_m = np.maximum.accumulate(m[tail])
-            cells = cells_per_pair(width_n, width_m) * np.arange(1, tail.size + 1)
-            stop = start + max(1, int(np.searchsorted(cells, _CHUNK_CELLS, side="right")))
-            idx = order[start:stop]
-            dels[idx] = run(ref, r_start[idx], n[idx], hyp, h_start[idx], m[idx])
-            start = stop
+    order = np.lexsort((n, m))
+    start = 0
+    while start < order.size:
+        # Longest run of (sorted) pairs whose padded arrays fit in the cell budget.
+        tail = order[start:]
+        width_n = np.maximum.accumulate(n[tail])
+        width_m = np.maximum.accumulate(m[tail])
+        # per pair: two (M + 1, K) blocks of 8-byte words kept for the backtrace
+        cells = (width_m + 1) * 16 * (width_n // 64 + 1) * np.arange(1, tail.size + 1)
+        stop = start + max(1, int(np.searchsorted(cells, _CHUNK_CELLS, side="right")))
+        idx = order[start:stop]
+        dels[idx] = _chunk_deletions(ref, r_start[idx], n[idx], hyp, h_start[idx], m[idx])
+        start = stop
     return dels
 
 
-def _bit_cells(width_n: np.ndarray, width_m: np.ndarray) -> np.ndarray:
-    """Bytes per pair of the bit-parallel path: match booleans and two words per column."""
-    return width_m * (width_n + 16)
-
-
-def _matrix_cells(width_n: np.ndarray, width_m: np.ndarray) -> np.ndarray:
-    """Cells per pair of the matrix path: the whole ``(n + 1, m + 1)`` matrix."""
-    return (width_n + 1) * (width_m + 1)
-
-
-def _bitparallel_deletions(
+def _chunk_deletions(
     ref: np.ndarray,
     r_start: np.ndarray,
     n: np.ndarray,
@@ -258,47 +242,10 @@ def _bitparallel_deletions(
     h_start: np.ndarray,
     m: np.ndarray,
 ) -> np.ndarray:
-    """Deletions of a chunk of pairs whose references have at most 64 tokens."""
+    """Deletions of one chunk of pairs, stored flat from ``r_start``/``h_start`` on."""
     eq = match_masks(
-        _gather(ref, r_start, n, -1, word_width(int(n.max()))),
+        _gather(ref, r_start, n, -1, padded_width(int(n.max()))),
         _gather(hyp, h_start, m, -2, int(m.max())),
     )
     vp_cols, vn_cols = vertical_deltas(eq)
     return backtrace_deletions(vp_cols, vn_cols, n, m)
-
-
-def _matrix_deletions(
-    ref: np.ndarray,
-    r_start: np.ndarray,
-    n: np.ndarray,
-    hyp: np.ndarray,
-    h_start: np.ndarray,
-    m: np.ndarray,
-) -> np.ndarray:
-    """Walk the backtraces of a chunk of pairs in lock step over full distance matrices."""
-    shifted = distance_matrix(  # column differences equal those of D
-        _gather(ref, r_start, n, -1, int(n.max())), _gather(hyp, h_start, m, -2, int(m.max()))
-    )
-    batch, rows, width = shifted.shape
-    flat = shifted.reshape(-1)
-    dels = np.zeros(batch, dtype=np.int64)
-    live = np.arange(batch)
-    i, j = n.copy(), m.copy()
-    pos = live * (rows * width) + i * width + j
-    while True:
-        done = (i == 0) | (j == 0)
-        if done.any():
-            dels[live[done]] += i[done]  # what is left of the reference is deleted
-            keep = ~done
-            live, i, j, pos = live[keep], i[keep], j[keep], pos[keep]
-            if live.size == 0:
-                return dels
-        here = flat[pos]
-        is_del = here > flat[pos - width]  # D[i][j] - D[i-1][j] == 1
-        diag = pos - width - 1
-        is_ins = (flat[pos - 1] < flat[diag]) & ~is_del  # D[i][j-1] - D[i-1][j-1] == -1
-        dels[live] += is_del
-        # deletion: up; insertion: left; otherwise diagonal.
-        pos = np.where(is_del, pos - width, np.where(is_ins, pos - 1, diag))
-        i -= ~is_ins
-        j -= ~is_del
