@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 import sys
 import zlib
 from collections.abc import Iterator
+from itertools import chain
 
 import numpy as np
 
@@ -78,9 +78,21 @@ def write_arpa(tables: NGramTables, path: str | os.PathLike) -> None:
             out.close()
 
 
-_WHITESPACE = np.zeros(256, dtype=bool)
-_WHITESPACE[[9, 10, 11, 12, 13, 32]] = True  # what bytes.split() splits on
-_SECTION_START = re.compile(rb"^[ \t\r\f\v]*\\", re.M)
+_LINE_CHUNK = 1 << 18  # section lines split and converted at a time
+
+
+class _WordIndex:
+    """Unigram words (UTF-8 bytes) -> ids, looked up in bulk."""
+
+    def __init__(self, words: list[bytes]) -> None:
+        self.ids = {w: i for i, w in enumerate(words)}
+
+    def lookup(self, tokens: list[bytes]) -> np.ndarray:
+        """int64 ids of ``tokens``; -1 for tokens that are not unigrams."""
+        try:
+            return np.fromiter(map(self.ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        except KeyError:
+            return np.array([self.ids.get(t, -1) for t in tokens], dtype=np.int64)
 
 
 class _Parser:
@@ -140,53 +152,80 @@ class _Parser:
         return np.where(values == -np.inf, LOG_ZERO, values)
 
     def section(
-        self, k: int, n: int, highest: bool
+        self, k: int, n: int, highest: bool, index: _WordIndex | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         r"""Parse the body of ``\k-grams:`` (starting at ``self.pos``), leaving ``pos`` after it.
 
-        Returns ``(words (n, k) object array of bytes, log10 probs, log10 backoffs, line numbers)``.
+        Returns ``(words, log10 probs, log10 backoffs, line numbers)``; ``words`` is an
+        int64 ``(n, k)`` array of ids through ``index``, or a list of bytes when ``index`` is
+        None (unigrams). Structure is checked on the whole body with numpy, then tokens are
+        split and converted in chunks of lines to bound memory.
         """
         first_line = self.lineno_at(self.pos)
-        match = _SECTION_START.search(self.data, self.pos)
-        end = match.start() if match else len(self.data)
+        if self.data.startswith(b"\\", self.pos):
+            end = self.pos
+        else:
+            match = self.data.find(b"\n\\", self.pos)
+            end = len(self.data) if match < 0 else match + 1
         body = self.data[self.pos : end]
         self.pos = end
-        raw = np.frombuffer(body, dtype=np.uint8)
-        newlines = np.flatnonzero(raw == 10)
-        space = _WHITESPACE[raw]
-        starts = np.flatnonzero(~space & np.concatenate([[True], space[:-1]]))
-        line_of = np.searchsorted(newlines, starts, side="right")
-        counts = np.bincount(line_of, minlength=len(newlines) + 1)
-        filled = np.flatnonzero(counts)
-        linenos = first_line + filled
-        lens = counts[filled]
-        if len(lens) > n:
-            raise self.error(f"more {k}-grams than the {n} declared in \\data\\", int(linenos[n]))
-        if len(lens) < n:
-            raise self.error(
-                f"{len(lens)} {k}-grams but {n} declared in \\data\\", self.lineno_at(end)
-            )
-        ok = (lens == k + 1) | ((lens == k + 2) & (not highest))
-        if not ok.all():
-            i = int(np.argmin(ok))
-            allowed = f"{k + 1}" if highest else f"{k + 1} or {k + 2}"
-            raise self.error(
-                f"a {k}-gram line needs {allowed} fields, got {lens[i]}", int(linenos[i])
-            )
-        tokens = np.empty(int(lens.sum()), dtype=object)
-        tokens[:] = body.split()
-        offsets = np.cumsum(lens) - lens
-        prob = self.numbers(tokens[offsets].tolist(), linenos, "log10 probability")
-        words = tokens[offsets[:, None] + 1 + np.arange(k)]
+        newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)
+        line_start = np.concatenate([[0], newlines + 1])
+        line_end = np.append(newlines, len(body))
+        prob = np.empty(n)
         backoff = np.zeros(n)
-        has_bo = np.flatnonzero(lens == k + 2)
-        if len(has_bo):
-            backoff[has_bo] = self.numbers(
-                tokens[offsets[has_bo] + k + 1].tolist(), linenos[has_bo], "backoff"
-            )
-        return words, prob, backoff, linenos
+        lines_l: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        words: list = [] if index is None else [np.empty((0, k), dtype=np.int64)]
+        allowed = f"{k + 1}" if highest else f"{k + 1} or {k + 2}"
+        done = 0  # entries parsed so far
+        for first in range(0, len(line_start), _LINE_CHUNK):
+            last = min(first + _LINE_CHUNK, len(line_start)) - 1
+            fields = list(map(bytes.split, body[line_start[first] : line_end[last]].split(b"\n")))
+            counts = np.fromiter(map(len, fields), dtype=np.int64, count=len(fields))
+            filled = np.flatnonzero(counts)
+            part = counts[filled]
+            linenos = first_line + first + filled
+            if done + len(part) > n:
+                raise self.error(
+                    f"more {k}-grams than the {n} declared in \\data\\", int(linenos[n - done])
+                )
+            ok = (part == k + 1) | ((part == k + 2) & (not highest))
+            if not ok.all():
+                i = int(np.argmin(ok))
+                raise self.error(
+                    f"a {k}-gram line needs {allowed} fields, got {part[i]}", int(linenos[i])
+                )
+            lo, hi = done, done + len(part)
+            done = hi
+            lines_l.append(linenos)
+            tokens = np.empty(int(part.sum()), dtype=object)
+            tokens[:] = list(chain.from_iterable(fields))
+            del fields
+            offsets = np.cumsum(part) - part
+            prob[lo:hi] = self.numbers(tokens[offsets].tolist(), linenos, "log10 probability")
+            has_bo = np.flatnonzero(part == k + 2)
+            if len(has_bo):
+                backoff[lo + has_bo] = self.numbers(
+                    tokens[offsets[has_bo] + k + 1].tolist(), linenos[has_bo], "backoff"
+                )
+            grams = tokens[offsets[:, None] + 1 + np.arange(k)].ravel().tolist()
+            if index is None:
+                words.extend(grams)
+                continue
+            ids = index.lookup(grams)
+            if (ids < 0).any():
+                i = int(np.argmax(ids < 0))
+                word = grams[i].decode(errors="replace")
+                raise self.error(f"word {word!r} is not among the unigrams", int(linenos[i // k]))
+            words.append(ids.reshape(-1, k))
+        if done < n:
+            raise self.error(f"{done} {k}-grams but {n} declared in \\data\\", self.lineno_at(end))
+        if index is not None:
+            words = np.concatenate(words)
+        return words, prob, backoff, np.concatenate(lines_l)
 
-    def parse(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    def header(self) -> list[int]:
+        """Skip to ``\\data\\`` and read the declared n-gram counts per order."""
         while (line := self.next_line()) is not None and line.strip() != b"\\data\\":
             pass
         if line is None:
@@ -212,23 +251,22 @@ class _Parser:
             raise self.error("no 'ngram k=count' lines in \\data\\", self.lineno_at(self.last))
         if declared[0] == 0:
             raise self.error("a model needs unigrams ('ngram 1=0')", self.lineno_at(self.last))
-        sections = []
-        for k, n in enumerate(declared, start=1):
-            if k > 1:
-                line = self.next_nonblank()
-            if line is None:
-                raise self.error(f"file ends before \\{k}-grams:")
-            if line != f"\\{k}-grams:".encode():
-                raise self.error(
-                    f"expected \\{k}-grams:, got {line[:40]!r}", self.lineno_at(self.last)
-                )
-            sections.append(self.section(k, n, k == len(declared)))
+        self.pos = self.last  # the section header is read again by section_header()
+        return declared
+
+    def section_header(self, k: int) -> None:
+        line = self.next_nonblank()
+        if line is None:
+            raise self.error(f"file ends before \\{k}-grams:")
+        if line != f"\\{k}-grams:".encode():
+            raise self.error(f"expected \\{k}-grams:, got {line[:40]!r}", self.lineno_at(self.last))
+
+    def end(self) -> None:
         line = self.next_nonblank()
         if line is None:
             raise self.error("missing \\end\\")
         if line != b"\\end\\":
             raise self.error(f"expected \\end\\, got {line[:40]!r}", self.lineno_at(self.last))
-        return sections
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -257,12 +295,12 @@ def read_arpa(path: str | os.PathLike) -> NGramTables:
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise ArpaFormatError(f"{name}: unreadable compressed file ({e})") from e
     parser = _Parser(name, data)
-    sections = parser.parse()
-
-    words1, uni_prob, uni_bo, lines1 = sections[0]
+    declared = parser.header()
+    parser.section_header(1)
+    words1, uni_prob, uni_bo, lines1 = parser.section(1, declared[0], len(declared) == 1, None)
     index: dict[bytes, int] = {}
     vocab: list[str] = []
-    for i, w in enumerate(words1[:, 0].tolist()):
+    for i, w in enumerate(words1):
         if w in index:
             raise parser.error(f"duplicate unigram {w.decode(errors='replace')!r}", int(lines1[i]))
         try:
@@ -270,28 +308,28 @@ def read_arpa(path: str | os.PathLike) -> NGramTables:
         except UnicodeDecodeError as e:
             raise parser.error(f"not valid UTF-8 ({e})", int(lines1[i])) from None
         index[w] = i
+    ids: list[np.ndarray] = [np.arange(len(vocab), dtype=np.int64).reshape(-1, 1)]
+    prob_l, bo_l, line_l = [uni_prob], [uni_bo], [lines1]
+    word_index = _WordIndex(list(words1))
+    for k in range(2, len(declared) + 1):
+        parser.section_header(k)
+        grams, prob, bo, linenos = parser.section(
+            k, declared[k - 1], k == len(declared), word_index
+        )
+        ids.append(grams)
+        prob_l.append(prob)
+        bo_l.append(bo)
+        line_l.append(linenos)
+    parser.end()
     for marker in (BOS, EOS):
         if marker.encode() not in index:
             raise ArpaFormatError(f"{name}: the model has no {marker} unigram")
     if UNK.encode() not in index:
-        index[UNK.encode()] = len(vocab)
         vocab.append(UNK)
-        uni_prob = np.append(uni_prob, UNK_MISSING_LOGPROB)
-        uni_bo = np.append(uni_bo, 0.0)
-    ids: list[np.ndarray] = [np.arange(len(vocab), dtype=np.int64).reshape(-1, 1)]
-    prob_l, bo_l, line_l = [uni_prob], [uni_bo], [np.zeros(len(vocab), dtype=np.int64)]
-    for k in range(2, len(sections) + 1):
-        words, prob, bo, linenos = sections[k - 1]
-        flat = np.array([index.get(w, -1) for w in words.ravel().tolist()], dtype=np.int64)
-        if (flat < 0).any():
-            i = int(np.argmax(flat < 0))
-            raise parser.error(
-                f"word {words.ravel()[i]!r} is not among the unigrams", int(linenos[i // k])
-            )
-        ids.append(flat.reshape(-1, k))
-        prob_l.append(prob)
-        bo_l.append(bo)
-        line_l.append(linenos)
+        ids[0] = np.arange(len(vocab), dtype=np.int64).reshape(-1, 1)
+        prob_l[0] = np.append(prob_l[0], UNK_MISSING_LOGPROB)
+        bo_l[0] = np.append(bo_l[0], 0.0)
+        line_l[0] = np.append(line_l[0], 0)
     blank_l = [np.zeros(len(p), dtype=bool) for p in prob_l]
     try:
         return _build_tables(tuple(vocab), ids, prob_l, bo_l, blank_l, line_l, parser)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -100,6 +101,7 @@ class NGramLM:
         self.order = tables.order
         self.unk_id, self.bos_id, self.eos_id = tables.unk_id, tables.bos_id, tables.eos_id
         self._size = len(self.vocab)
+        self._ids = _Ids(self.index, self.unk_id)
         self._logprob = [t.logprob for t in tables.orders]
         self._logbackoff = [t.logbackoff for t in tables.orders]
         self._useful = [
@@ -128,10 +130,14 @@ class NGramLM:
         self, sentences: Iterable[Sentence], bos: bool = True, eos: bool = True
     ) -> BatchScores:
         """Score every token of every sentence in one vectorized pass (see :class:`BatchScores`)."""
-        get, unk = self.index.get, self.unk_id
+        unk = self.unk_id
         units = [self.tokenize(s) for s in sentences]
         lens = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
-        words = np.array([get(u, unk) for sentence in units for u in sentence], dtype=np.int64)
+        words = np.fromiter(
+            map(self._ids.__getitem__, chain.from_iterable(units)),
+            dtype=np.int64,
+            count=int(lens.sum()),
+        )
         padded = lens + bos + eos
         ends = np.cumsum(padded)
         starts = ends - padded
@@ -312,6 +318,17 @@ class NGramLM:
             self._advance_cache.clear()
         self._advance_cache[(state, word)] = result
         return result
+
+
+class _Ids(dict):
+    """Word -> id mapping that answers ``<unk>``'s id for unknown words (without storing them)."""
+
+    def __init__(self, index: dict[str, int], unk: int) -> None:
+        super().__init__(index)
+        self.unk = unk
+
+    def __missing__(self, key: str) -> int:
+        return self.unk
 
 
 def _ppl(logprob: float, count: int) -> float:

@@ -214,10 +214,16 @@ def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_extra_entries_name_the_first_extra_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [7, 1 << 18])
+def test_chunked_parsing_and_extra_entries(tmp_path: Path, monkeypatch, chunk: int) -> None:
     lm = train_lm(random_corpus(15), TrainConfig(order=3))
     path = tmp_path / "m.arpa"
     write_arpa(lm.tables, path)
+    monkeypatch.setattr("seqlab.lm.arpa._LINE_CHUNK", chunk)
+    again = read_arpa(path)
+    for a, b in zip(lm.tables.orders, again.orders):
+        assert np.array_equal(a.context, b.context) and np.array_equal(a.word, b.word)
+        np.testing.assert_allclose(a.logprob, b.logprob, atol=5e-7)
     declared = lm.tables.counts()[1]
     path.write_text(path.read_text().replace(f"ngram 2={declared}\n", "ngram 2=9\n"))
     lines = path.read_text().splitlines()
