@@ -1,14 +1,17 @@
 """Batched feature pipelines: waveform ``(B, N)`` + lengths -> spectrogram / fbank / MFCC.
 
 The per-frame steps of :mod:`seqlab.features.functional` (dither, DC removal, raw log-energy,
-pre-emphasis, window, zero-padded rFFT, mel, log, DCT, lifter) are fused here so no step
-materializes more than one ``(B, T, W)`` tensor:
+pre-emphasis, window, zero-padded rFFT, power, mel, log, DCT, lifter) run on a strided
+``unfold`` view of the padded waveform. Without gradients (inference, the usual case) they go
+through :mod:`seqlab.features.kernels`: the frame processing writes straight into the
+zero-padded rFFT input of exactly ``n_fft`` samples, the spectrum is squared in place, the mel
+filterbank is applied only over each filter band's nonzero bins, and log/dB run in place; the
+window (with ``input_scale`` folded in), filterbank and DCT are cast once per dtype and device.
+When a gradient is needed the same arithmetic is composed from out-of-place ops.
 
-- pre-emphasis is linear, so it is applied once to the padded waveform ``e[n] = x[n] - a x[n-1]``
-  and each frame's first sample is fixed up to Kaldi's in-frame ``(1 - a) x[0]``;
-- DC removal commutes with it: ``z = e' - (1 - a) mean``, applied to the windowed frames as one
-  rank-1 update ``- (1 - a) mean (x) window``;
-- mean and raw energy come from one ``var_mean`` pass over a strided view of the frames.
+DC removal subtracts each frame's mean twice (the second time, the float32 rounding of the
+first mean), so float32 keeps full precision on audio with a DC offset and constant frames
+(digital silence with an offset) come out exactly zero, as in exact arithmetic.
 
 The result equals composing the functional steps frame by frame (tested). Frames past each
 utterance's frame count are zero in every output.
@@ -16,11 +19,13 @@ utterance's frame count are zero in every output.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
 from seqlab.features import functional as F
+from seqlab.features import kernels
 from seqlab.features.errors import FeatureError
 from seqlab.features.framing import pad_for_framing
 from seqlab.features.presets import FeatureConfig, resolve_config
@@ -107,6 +112,105 @@ def check_waveforms(
     return waveforms, lengths
 
 
+def _needs_grad(*tensors: torch.Tensor | None) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def _scaled_window(
+    window: torch.Tensor | None, config: FeatureConfig, like: torch.Tensor
+) -> torch.Tensor:
+    """The analysis window times ``config.input_scale`` in ``like``'s dtype and device."""
+    if window is None:
+        window = _default_buffers(config)[0]
+    if window.requires_grad:
+        return window.to(device=like.device, dtype=like.dtype) * config.input_scale
+    key = ("scaled", like.dtype, like.device, config.input_scale)
+    return kernels.derived(
+        window,
+        key,
+        lambda: window.to(device=like.device, dtype=like.dtype) * config.input_scale,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _default_buffers(config: FeatureConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """float64 window, filterbank and DCT of ``config`` (shared: never modify them), built as
+    normal tensors so that :func:`kernels.derived` can memoize on them."""
+    with torch.inference_mode(False):
+        return (
+            build_window(config, torch.float64),
+            build_mel_weights(config, torch.float64),
+            build_dct(config, torch.float64),
+        )
+
+
+def _processed_frames(
+    frames: torch.Tensor, window: torch.Tensor, config: FeatureConfig
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Differentiable per-frame processing: ``(B, T, W)`` frames -> ``(B, T, n_fft)``
+    zero-padded ``window * preemphasis(frame - mean)`` and the raw energy (or ``None``)."""
+    z = frames
+    if config.remove_dc_offset:  # same arithmetic as kernels.fill_frames
+        z = frames - frames.mean(dim=-1, keepdim=True)
+        z = z - z.mean(dim=-1, keepdim=True)
+    raw = torch.linalg.vecdot(z, z) if config.use_energy and config.raw_energy else None
+    a = config.preemphasis
+    if a != 0.0:
+        z = torch.cat([z[..., :1] * (1.0 - a), torch.sub(z[..., 1:], z[..., :-1], alpha=a)], -1)
+    body = z * window
+    return torch.nn.functional.pad(body, (0, config.fft_length - body.shape[-1])), raw
+
+
+def _framed(
+    waveforms: torch.Tensor,
+    lengths: torch.Tensor,
+    config: FeatureConfig,
+    dither: float | None,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dithered ``(B, T, W)`` frames (a strided view, no copy) and ``(B,)`` frame counts."""
+    wlen, hop = config.frame_length_samples, config.frame_shift_samples
+    amount = (config.dither if dither is None else dither) / config.input_scale
+    x = F.dither(waveforms, amount, generator)
+    padded, counts = pad_for_framing(
+        x,
+        lengths,
+        wlen,
+        hop,
+        center=config.center,
+        snip_edges=config.snip_edges,
+        pad_mode=config.pad_mode,
+    )
+    t_max = int(counts.max()) if x.shape[0] else 0
+    return padded.unfold(-1, wlen, hop)[:, :t_max], counts
+
+
+def _log_energy(energy: torch.Tensor | None, config: FeatureConfig) -> torch.Tensor | None:
+    """Kaldi's log-energy from the raw (frame units) or processed (scaled) energy."""
+    if energy is None:
+        return None
+    if config.raw_energy:
+        energy = energy * config.input_scale**2
+    energy = energy.clamp_min(F.FLT_EPSILON).log()
+    if config.energy_floor > 0:
+        energy = energy.clamp_min(math.log(config.energy_floor))
+    return energy
+
+
+def _composed_spectra(
+    frames: torch.Tensor, window: torch.Tensor, config: FeatureConfig
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Differentiable complex spectra ``(B, T, F)`` and energy of ``(B, T, W)`` frames."""
+    buf, energy = _processed_frames(frames, window, config)
+    if config.use_energy and not config.raw_energy:
+        energy = torch.linalg.vecdot(buf, buf)
+    if buf.shape[0] == 0 or buf.shape[1] == 0:  # MKL rejects empty transforms
+        shape = (*buf.shape[:2], config.fft_length // 2 + 1)
+        dtype = torch.complex128 if buf.dtype == torch.float64 else torch.complex64
+        return torch.zeros(shape, dtype=dtype, device=buf.device), energy
+    return torch.fft.rfft(buf), energy
+
+
 def frame_spectra(
     waveforms: torch.Tensor,
     lengths: torch.Tensor,
@@ -130,106 +234,9 @@ def frame_spectra(
         units); the ``(B, T)`` natural-log energy, or ``None`` when ``config.use_energy`` is
         off; the ``(B,)`` long frame counts.
     """
-    wlen, hop, n_fft = config.frame_length_samples, config.frame_shift_samples, config.fft_length
-    scale = config.input_scale
-    win = build_window(config, waveforms.dtype) if window is None else window
-    win = win.to(device=waveforms.device, dtype=waveforms.dtype) * scale  # folds the input scale
-    x = F.dither(waveforms, (config.dither if dither is None else dither) / scale, generator)
-    if config.remove_dc_offset and x.shape[0] and x.shape[1]:
-        # per-frame DC removal makes the features invariant to a constant shift: removing each
-        # utterance's mean first keeps float32 precision for audio with a DC offset
-        means = torch.stack(
-            [
-                row[: int(n)].mean() if int(n) else row.new_zeros(())
-                for row, n in zip(x, lengths.tolist())
-            ]
-        )
-        x = x - means[:, None]
-    padded, counts = pad_for_framing(
-        x,
-        lengths,
-        wlen,
-        hop,
-        center=config.center,
-        snip_edges=config.snip_edges,
-        pad_mode=config.pad_mode,
-    )
-    batch, t_max = x.shape[0], (int(counts.max()) if x.shape[0] else 0)
-    frames = padded.unfold(-1, wlen, hop)[:, :t_max]  # (B, T, W) view, no copy
-    a = config.preemphasis
-    mean = frames.mean(dim=-1) if config.remove_dc_offset else None
-    energy = None
-    if config.use_energy and config.raw_energy:
-        centred = frames - mean[..., None] if mean is not None else frames
-        energy = torch.linalg.vecdot(centred, centred) * scale**2
-    fast = not (torch.is_grad_enabled() and (waveforms.requires_grad or win.requires_grad))
-    if a != 0.0:
-        if fast:
-            emph = torch.empty_like(padded)
-            torch.sub(padded[:, 1:], padded[:, :-1], alpha=a, out=emph[:, 1:])
-            emph[:, :1] = padded[:, :1]
-        else:
-            emph = torch.cat(
-                [padded[:, :1], torch.sub(padded[:, 1:], padded[:, :-1], alpha=a)], dim=1
-            )
-        source = emph.unfold(-1, wlen, hop)[:, :t_max]
-        first = frames[..., 0] - mean if mean is not None else frames[..., 0]
-        first = first * ((1.0 - a) * win[0])  # Kaldi: x[0] -= a * x[0] inside each frame
-    else:
-        source = frames
-    shift = (1.0 - a) * mean[..., None] if mean is not None else None
-    if fast:
-        buf = torch.empty(batch, t_max, n_fft, dtype=x.dtype, device=x.device)
-        body = buf[..., :wlen]
-        if shift is not None:
-            torch.sub(source, shift, out=body)
-            body.mul_(win)
-        else:
-            torch.mul(source, win, out=body)
-        if a != 0.0:
-            body[..., 0] = first
-        buf[..., wlen:].zero_()
-    else:
-        body = (source - shift if shift is not None else source) * win
-        if a != 0.0:
-            body = torch.cat([first[..., None], body[..., 1:]], dim=-1)
-    if mean is not None and batch and t_max:
-        flat = _constant_frames(padded, wlen, hop, t_max)  # exactly zero after DC removal
-        if bool(flat.any()):
-            body = (
-                body.masked_fill(flat[..., None], 0.0)
-                if not fast
-                else body.masked_fill_(flat[..., None], 0.0)
-            )
-            if energy is not None:
-                energy = energy.masked_fill(flat, 0.0)
-    if not fast:
-        buf = torch.nn.functional.pad(body, (0, n_fft - wlen))
-    if config.use_energy and not config.raw_energy:
-        energy = torch.linalg.vecdot(body, body)
-    if energy is not None:
-        energy = energy.clamp_min(F.FLT_EPSILON).log()
-        if config.energy_floor > 0:
-            energy = energy.clamp_min(math.log(config.energy_floor))
-    if batch == 0 or t_max == 0:  # MKL rejects empty transforms
-        spec = torch.zeros(
-            batch,
-            t_max,
-            n_fft // 2 + 1,
-            dtype=torch.complex128 if x.dtype == torch.float64 else torch.complex64,
-            device=x.device,
-        )
-        return spec, energy, counts
-    return torch.fft.rfft(buf), energy, counts
-
-
-def _constant_frames(padded: torch.Tensor, wlen: int, hop: int, t_max: int) -> torch.Tensor:
-    """``(B, T)`` bool: frames whose samples are all equal (digital silence, with or without an
-    offset), found in O(N) from a running count of sample-to-sample changes."""
-    changes = (padded[:, 1:] != padded[:, :-1]).to(torch.int32).cumsum(dim=1)
-    changes = torch.nn.functional.pad(changes, (1, 0))  # changes[:, i]: changes before sample i
-    start = torch.arange(t_max, device=padded.device) * hop
-    return changes[:, start + wlen - 1] == changes[:, start]
+    frames, counts = _framed(waveforms, lengths, config, dither, generator)
+    spec, energy = _composed_spectra(frames, _scaled_window(window, config, frames), config)
+    return spec, _log_energy(energy, config), counts
 
 
 def power_spectrogram(
@@ -242,29 +249,51 @@ def power_spectrogram(
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Like :func:`frame_spectra` but returns real ``|X| ** config.power``, ``(B, T, F)``."""
-    spec, energy, counts = frame_spectra(
-        waveforms, lengths, config, window=window, dither=dither, generator=generator
-    )
-    return _power(spec, config.power), energy, counts
+    return _analyze(waveforms, lengths, config, window, None, dither, generator, mel=False)
 
 
-def _power(spec: torch.Tensor, power: float) -> torch.Tensor:
-    pw = torch.view_as_real(spec).square().sum(dim=-1)
-    return pw if power == 2.0 else pw.pow(power / 2.0)
+def _analyze(
+    waveforms: torch.Tensor,
+    lengths: torch.Tensor,
+    config: FeatureConfig,
+    window: torch.Tensor | None,
+    mel_weights: torch.Tensor | None,
+    dither: float | None,
+    generator: torch.Generator | None,
+    *,
+    mel: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """``(power or mel energies (B, T, D), log-energy (B, T) or None, frame counts (B,))``.
 
-
-def _mel(spec: torch.Tensor, mel_weights: torch.Tensor, power: float) -> torch.Tensor:
-    """``|spec| ** power @ mel_weights``: ``(B, T, F)`` complex -> ``(B, T, M)`` real.
-
-    For ``power == 2`` the squared real and imaginary parts are multiplied by the filterbank
-    with rows repeated twice: one contiguous square and one matmul instead of strided adds.
+    Without gradients this runs :func:`kernels.analyze` (chunked, in place); with them, the
+    composed differentiable steps.
     """
-    fb = mel_weights.to(device=spec.device, dtype=spec.real.dtype)
-    if power != 2.0:
-        return _power(spec, power) @ fb
-    b, t, f = spec.shape
-    squares = torch.view_as_real(spec).square().reshape(b * t, 2 * f)
-    return (squares @ fb.repeat_interleave(2, dim=0)).reshape(b, t, fb.shape[1])
+    frames, counts = _framed(waveforms, lengths, config, dither, generator)
+    win = _scaled_window(window, config, frames)
+    if mel and mel_weights is None:
+        mel_weights = _default_buffers(config)[1]
+    if not _needs_grad(frames, win, mel_weights):
+        energy_kind = None
+        if config.use_energy:
+            energy_kind = "raw" if config.raw_energy else "processed"
+        values, energy = kernels.analyze(
+            frames,
+            win,
+            kernels.mel_plan(mel_weights, frames.dtype, frames.device) if mel else None,
+            n_fft=config.fft_length,
+            power=config.power,
+            preemphasis=config.preemphasis,
+            remove_dc_offset=config.remove_dc_offset,
+            energy=energy_kind,
+        )
+        return values, _log_energy(energy, config), counts
+    spec, energy = _composed_spectra(frames, win, config)
+    values = torch.view_as_real(spec).square().sum(dim=-1)
+    if config.power != 2.0:
+        values = values.pow(config.power / 2.0)
+    if mel:
+        values = values @ mel_weights.to(device=values.device, dtype=values.dtype)
+    return values, _log_energy(energy, config), counts
 
 
 def _prepare(
@@ -286,18 +315,37 @@ def _prepare(
 def _finish(
     feats: torch.Tensor, counts: torch.Tensor, lead: tuple[int, ...]
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero the frames past each count and restore the leading dims."""
     t = feats.shape[1]
     if feats.shape[0] and t and bool((counts < t).any()):
-        feats = feats * F.length_mask(counts, t)[..., None].to(feats.dtype)
+        invalid = ~F.length_mask(counts, t)[..., None]
+        if feats.requires_grad:
+            feats = feats.masked_fill(invalid, 0.0)
+        else:
+            feats.masked_fill_(invalid, 0.0)
     return feats.reshape(*lead, t, feats.shape[-1]), counts.reshape(lead)
 
 
 def _log(x: torch.Tensor, counts: torch.Tensor, config: FeatureConfig) -> torch.Tensor:
+    """``config.log`` of power ``(B, T, D)``; in place when no gradient is needed."""
+    in_place = not x.requires_grad
     if config.log == "ln":
-        return F.log_with_floor(x, config.log_floor)
+        return (
+            kernels.log_(x, config.log_floor) if in_place else F.log_with_floor(x, config.log_floor)
+        )
     if config.log == "db":
+        if in_place:
+            return kernels.power_to_db_(x, counts, config.db_ref, config.db_amin, config.top_db)
         return F.power_to_db(x, config.db_ref, config.db_amin, config.top_db, lengths=counts)
     return x
+
+
+def _with_energy(feats: torch.Tensor, energy: torch.Tensor | None, replace: bool) -> torch.Tensor:
+    """Put the log-energy first: prepended, or replacing column 0 (``replace``); always
+    returns a new contiguous tensor."""
+    if energy is None:
+        return feats.contiguous()
+    return torch.cat([energy[..., None], feats[..., 1:] if replace else feats], dim=-1)
 
 
 def spectrogram(
@@ -317,12 +365,8 @@ def spectrogram(
     """
     config = config or resolve_config("kaldi", "spectrogram")
     flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
-    power, energy, counts = power_spectrogram(
-        flat, lens, config, window=window, dither=dither, generator=generator
-    )
-    feats = _log(power, counts, config)
-    if energy is not None:
-        feats = torch.cat([energy[..., None], feats[..., 1:]], dim=-1)
+    power, energy, counts = _analyze(flat, lens, config, window, None, dither, generator, mel=False)
+    feats = _with_energy(_log(power, counts, config), energy, replace=True)
     return _finish(feats, counts, lead)
 
 
@@ -355,13 +399,10 @@ def fbank(
     """
     config = config or resolve_config("kaldi", "fbank")
     flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
-    spec, energy, counts = frame_spectra(
-        flat, lens, config, window=window, dither=dither, generator=generator
+    mels, energy, counts = _analyze(
+        flat, lens, config, window, mel_weights, dither, generator, mel=True
     )
-    fb = build_mel_weights(config, flat.dtype) if mel_weights is None else mel_weights
-    feats = _log(_mel(spec, fb, config.power), counts, config)
-    if energy is not None:
-        feats = torch.cat([energy[..., None], feats], dim=-1)
+    feats = _with_energy(_log(mels, counts, config), energy, replace=False)
     return _finish(feats, counts, lead)
 
 
@@ -385,13 +426,16 @@ def mfcc(
     """
     config = config or resolve_config("kaldi", "mfcc")
     flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
-    spec, energy, counts = frame_spectra(
-        flat, lens, config, window=window, dither=dither, generator=generator
+    mels, energy, counts = _analyze(
+        flat, lens, config, window, mel_weights, dither, generator, mel=True
     )
-    fb = build_mel_weights(config, flat.dtype) if mel_weights is None else mel_weights
-    logmel = _log(_mel(spec, fb, config.power), counts, config)
-    basis = build_dct(config, flat.dtype) if dct is None else dct
+    logmel = _log(mels, counts, config)
+    basis = _default_buffers(config)[2] if dct is None else dct
+    if not _needs_grad(logmel, basis):
+        basis = kernels.derived(
+            basis, ("cast", logmel.dtype, logmel.device), lambda: basis.to(logmel)
+        )
     feats = logmel @ basis.to(device=logmel.device, dtype=logmel.dtype)
     if energy is not None:
-        feats = torch.cat([energy[..., None], feats[..., 1:]], dim=-1)
+        feats[..., 0] = energy  # in place is fine: feats is a fresh matmul output
     return _finish(feats, counts, lead)

@@ -66,8 +66,9 @@ def frame_offset(frame_length: int, hop_length: int, *, center: bool, snip_edges
 
 
 def _source_index(j: torch.Tensor, n: torch.Tensor, mode: str) -> torch.Tensor:
-    """Map positions ``j`` (P,) relative to each signal start to valid indices, shape (B, P)."""
-    j = j[None, :]
+    """Map positions ``j`` ((P,) or (B, P)) relative to each signal start to valid indices
+    of signals of ``n`` (B,) samples, shape (B, P)."""
+    j = j if j.dim() == 2 else j[None, :]
     last = (n - 1).clamp_min(0)[:, None]
     if mode == "edge" or mode == "constant":
         return torch.minimum(j.clamp_min(0), last)
@@ -117,20 +118,26 @@ def pad_for_framing(
     if offset == 0 and needed <= n_max and (center is False and snip_edges):
         return waveforms[:, :needed], frame_lengths  # snip_edges frames never read past a length
     mode = pad_mode if center else "symmetric"
-    if mode == "constant":
-        full = bool((lengths == n_max).all())
-        x = waveforms
-        if not full:
-            keep = torch.arange(n_max, device=waveforms.device)[None, :] < lengths[:, None]
-            x = waveforms.masked_fill(~keep, 0.0)
-        right = needed - offset - n_max
-        x = torch.nn.functional.pad(x, (offset, max(right, 0)))
-        return x[:, :needed], frame_lengths
-    positions = torch.arange(-offset, needed - offset, device=waveforms.device)
-    index = _source_index(positions, lengths.to(waveforms.device), mode)
     if n_max == 0:
         return waveforms.new_zeros(batch, needed), frame_lengths
-    return torch.gather(waveforms, 1, index), frame_lengths
+    # copy the samples once, then write only the edges: ``offset`` samples before each signal
+    # and after each signal's end as many as its last frame reads (under one frame)
+    lengths = lengths.to(waveforms.device)
+    reach = (frame_lengths.to(lengths.device) - 1) * hop_length + frame_length - offset - lengths
+    right = max(int(reach.max()), 0)
+    width = max(needed, offset + n_max + right)
+    padded = torch.nn.functional.pad(waveforms, (offset, width - offset - n_max))
+    if offset and mode != "constant":
+        left = torch.arange(-offset, 0, device=waveforms.device)
+        padded[:, :offset] = torch.gather(waveforms, 1, _source_index(left, lengths, mode))
+    if right:
+        after = lengths[:, None] + torch.arange(right, device=waveforms.device)  # (B, right)
+        if mode == "constant":
+            padded = padded.scatter(1, after + offset, 0.0)
+        else:
+            values = torch.gather(waveforms, 1, _source_index(after, lengths, mode))
+            padded = padded.scatter(1, after + offset, values)
+    return padded[:, :needed], frame_lengths
 
 
 def frame(

@@ -41,9 +41,15 @@ class _Frontend(nn.Module):
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__()
         self.config = resolve_config(preset, self.kind, **overrides)
-        self.register_buffer(
-            "window", compute.build_window(self.config, torch.float64), persistent=False
-        )
+        self._buffer("window", compute.build_window)
+
+    def _buffer(self, name: str, build: Any) -> None:
+        """Register ``build(config, float64)`` as a non-persistent buffer. It is built as a
+        normal tensor even under ``torch.inference_mode()``: the compute path memoizes what
+        it derives from a buffer (dtype casts, filterbank bands) on the buffer's version
+        counter, which inference tensors lack."""
+        with torch.inference_mode(False):
+            self.register_buffer(name, build(self.config, torch.float64), persistent=False)
 
     @property
     def num_features(self) -> int:
@@ -106,9 +112,7 @@ class Fbank(_Frontend):
 
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__(preset, **overrides)
-        self.register_buffer(
-            "mel_weights", compute.build_mel_weights(self.config, torch.float64), persistent=False
-        )
+        self._buffer("mel_weights", compute.build_mel_weights)
 
     def forward(
         self,
@@ -135,7 +139,7 @@ class MFCC(Fbank):
 
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__(preset, **overrides)
-        self.register_buffer("dct", compute.build_dct(self.config, torch.float64), persistent=False)
+        self._buffer("dct", compute.build_dct)
 
     def forward(
         self,

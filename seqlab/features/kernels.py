@@ -1,0 +1,343 @@
+"""In-place building blocks of the inference path of :mod:`seqlab.features.compute`.
+
+When no gradient is needed, a batch goes through a few passes over preallocated buffers instead
+of a chain of out-of-place tensors: the frame processing writes straight into the zero-padded
+rFFT input, the power spectrum is squared in place, and the mel filterbank is applied band by
+band (a mel filter is zero outside a few bins, so a dense ``(F, n_mels)`` product mostly
+multiplies zeros). None of these functions supports autograd; :mod:`seqlab.features.compute`
+composes out-of-place steps when gradients are required.
+
+Derived buffers (a window cast to the input dtype and scaled, a filterbank's band plan) are
+memoized per source tensor, dtype and device, and rebuilt when the source changes in place.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils.weak import WeakIdKeyDictionary
+
+__all__ = [
+    "BAND_OVERHEAD",
+    "CHUNK_FRAMES",
+    "analyze",
+    "MelPlan",
+    "derived",
+    "fill_frames",
+    "mel_plan",
+    "mel_energies",
+    "power_spectrum",
+    "log_",
+    "power_to_db_",
+]
+
+# cost of one extra matrix product in the band plan, in multiply-adds per frame: a product of a
+# few thousand frames costs a few microseconds of fixed overhead
+BAND_OVERHEAD = 256
+
+# frames per chunk on the CPU: big enough to amortize the per-chunk Python overhead, small
+# enough that the chunk's scratch buffers are reused from call to call instead of being
+# allocated (and page-faulted in) for every batch
+CHUNK_FRAMES = 2048
+
+_DERIVED: WeakIdKeyDictionary = WeakIdKeyDictionary()
+_WORKSPACE = threading.local()
+
+
+def derived(source: torch.Tensor, key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()`` memoized on the tensor ``source`` and ``key``.
+
+    The entry is dropped with ``source`` and rebuilt when ``source`` is modified in place.
+    Inference tensors have no version counter: for them ``build()`` runs every time.
+    """
+    try:
+        version = source._version
+    except RuntimeError:
+        return build()
+    entries = _DERIVED.setdefault(source, {})
+    hit = entries.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    value = build()
+    entries[key] = (version, value)
+    return value
+
+
+def fill_frames(
+    frames: torch.Tensor,
+    out: torch.Tensor,
+    window: torch.Tensor,
+    *,
+    preemphasis: float,
+    remove_dc_offset: bool,
+    raw_energy: bool,
+    scratch: torch.Tensor | None = None,
+) -> torch.Tensor | None:
+    """Kaldi/librosa per-frame processing of ``frames`` written into ``out[..., :W]``.
+
+    Args:
+        frames: ``(B, T, W)`` frames (typically an ``unfold`` view of the padded waveform).
+        out: ``(B, T, n_fft)`` buffer; ``out[..., :W]`` receives
+            ``window * preemphasis(frame - mean(frame))`` (Kaldi order; each step optional),
+            ``out[..., W:]`` is not touched.
+        window: ``(W,)`` window in the frames' dtype (any input scale folded in).
+        preemphasis: Kaldi's in-frame coefficient ``a``: ``y[0] = (1 - a) z[0]``,
+            ``y[i] = z[i] - a z[i-1]``; 0 disables.
+        remove_dc_offset: subtract each frame's mean first.
+        raw_energy: also return the ``(B, T)`` energy ``sum z ** 2`` of the DC-removed frame
+            before pre-emphasis and window (Kaldi ``--raw-energy``), in the frames' units.
+        scratch: a ``(B, T, W)`` buffer for the centred frames (allocated when ``None``).
+
+    Returns:
+        The raw energy or ``None``.
+
+    DC removal subtracts the mean twice: ``d = x - mean(x)``, then ``z = d - mean(d)``. The
+    second pass removes the float32 rounding of the first mean (which is at the scale of the DC
+    offset) at the scale of the signal itself, so float32 keeps full precision on audio with a
+    DC offset; and a constant frame (digital silence, with or without an offset) leaves exactly
+    zero, as in exact arithmetic (``d`` is then a constant of a few significant bits whose mean
+    is exact).
+    """
+    body = out[..., : frames.shape[-1]]
+    a = preemphasis
+    if remove_dc_offset:
+        # centred frames z, in their own buffer when pre-emphasis reads them while writing body
+        if not a:
+            scratch = body
+        elif scratch is None:
+            scratch = torch.empty_like(body)
+        z = torch.sub(frames, frames.mean(dim=-1, keepdim=True), out=scratch)
+        z.sub_(z.mean(dim=-1, keepdim=True))
+    else:
+        z = frames
+    energy = torch.linalg.vecdot(z, z) if raw_energy else None
+    if a:
+        torch.sub(z[..., 1:], z[..., :-1], alpha=a, out=body[..., 1:])
+        torch.mul(z[..., 0], 1.0 - a, out=body[..., 0])
+        body.mul_(window)
+    elif z is body:
+        body.mul_(window)
+    else:
+        torch.mul(z, window, out=body)
+    return energy
+
+
+def power_spectrum(spec: torch.Tensor, power: float) -> torch.Tensor:
+    """``|spec| ** power`` of a complex ``(..., F)`` tensor as a new real ``(..., F)`` tensor.
+
+    Squares the real and imaginary parts in place (``spec`` is consumed).
+    """
+    squares = torch.view_as_real(spec).square_()
+    out = torch.add(squares[..., 0], squares[..., 1])
+    if power == 1.0:
+        return out.sqrt_()
+    return out if power == 2.0 else out.pow_(power / 2.0)
+
+
+@dataclass(frozen=True)
+class MelPlan:
+    """A filterbank ``(F, M)`` prepared for :func:`mel_energies`.
+
+    ``weights`` is the ``(M, F)`` transpose; ``doubled`` is ``(M, 2F)`` with each bin's weight
+    repeated for the squared real and imaginary parts of an interleaved complex spectrum;
+    ``bands`` lists ``(first filter, end filter, first bin, end bin)``: consecutive filters
+    whose weights are zero outside the bin range.
+    """
+
+    weights: torch.Tensor
+    doubled: torch.Tensor
+    bands: tuple[tuple[int, int, int, int], ...]
+
+
+def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) -> MelPlan:
+    """The :class:`MelPlan` of a ``(F, M)`` filterbank in ``dtype`` on ``device`` (memoized)."""
+
+    def build() -> MelPlan:
+        w = weights.detach().to(device=device, dtype=dtype)
+        return MelPlan(
+            w.t().contiguous(),
+            w.repeat_interleave(2, dim=0).t().contiguous(),
+            _bands(weights.detach().cpu()),
+        )
+
+    return derived(weights, ("mel_plan", dtype, device), build)
+
+
+def _bands(weights: torch.Tensor) -> tuple[tuple[int, int, int, int], ...]:
+    """Partition the filters (columns) into runs minimizing multiply-adds plus overhead."""
+    num_bins, num_filters = weights.shape
+    nonzero = weights != 0
+    any_bin = nonzero.any(dim=0)
+    first = torch.where(any_bin, nonzero.int().argmax(dim=0), num_bins).tolist()
+    last = torch.where(any_bin, num_bins - nonzero.flip(0).int().argmax(dim=0), 0).tolist()
+    # best[j]: cheapest cost of filters [0, j); choice[j]: start of the last run
+    best = [0.0] + [math.inf] * num_filters
+    choice = [0] * (num_filters + 1)
+    for end in range(1, num_filters + 1):
+        lo, hi = num_bins, 0
+        for start in range(end - 1, -1, -1):
+            lo, hi = min(lo, first[start]), max(hi, last[start])
+            cost = best[start] + (end - start) * max(hi - lo, 0) + BAND_OVERHEAD
+            if cost < best[end]:
+                best[end], choice[end] = cost, start
+    bands = []
+    end = num_filters
+    while end > 0:
+        start = choice[end]
+        lo = min(first[start:end])
+        hi = max(max(last[start:end]), lo)
+        bands.append((start, end, lo, hi))
+        end = start
+    return tuple(reversed(bands))
+
+
+def mel_energies(
+    spec: torch.Tensor, plan: MelPlan, power: float, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``|spec| ** power @ filterbank`` for a complex ``(B, T, F)`` spectrum (consumed).
+
+    Returns a ``(B, T, M)`` view of an ``(M, B, T)`` buffer (``out``, viewed as ``(M, B * T)``,
+    or a new one): each band's product writes contiguous rows. With ``power == 2`` the interleaved real and imaginary parts are squared
+    in place and multiplied by the doubled filterbank, with no separate power pass.
+    """
+    b, t, f = spec.shape
+    m = plan.weights.shape[0]
+    if power == 2.0:
+        rows = torch.view_as_real(spec).square_().reshape(b * t, 2 * f)
+        weights, step = plan.doubled, 2
+    else:
+        rows = power_spectrum(spec, power).reshape(b * t, f)
+        weights, step = plan.weights, 1
+    if out is None:
+        out = torch.empty(m, b * t, dtype=rows.dtype, device=rows.device)
+    for m0, m1, lo, hi in plan.bands:
+        if hi > lo:
+            torch.mm(
+                weights[m0:m1, step * lo : step * hi],
+                rows[:, step * lo : step * hi].t(),
+                out=out[m0:m1],
+            )
+        else:
+            out[m0:m1].zero_()
+    return out.view(m, b, t).permute(1, 2, 0)
+
+
+def log_(x: torch.Tensor, floor: float) -> torch.Tensor:
+    """``log(max(x, floor))`` in place."""
+    return x.clamp_min_(floor).log_()
+
+
+def power_to_db_(
+    x: torch.Tensor,
+    counts: torch.Tensor,
+    ref: float,
+    amin: float,
+    top_db: float | None,
+) -> torch.Tensor:
+    """In-place :func:`seqlab.features.functional.power_to_db` of ``(B, T, D)`` power with
+    ``(B,)`` valid frame counts (the ``top_db`` peak is per utterance over valid frames)."""
+    x.clamp_min_(amin).log10_().mul_(10.0).sub_(10.0 * math.log10(max(amin, ref)))
+    if top_db is None or x.numel() == 0:
+        return x
+    frame_peak = x.amax(dim=-1)
+    if bool((counts < x.shape[1]).any()):
+        valid = torch.arange(x.shape[1], device=x.device) < counts[:, None]
+        frame_peak.masked_fill_(~valid, -math.inf)
+    floor = frame_peak.amax(dim=-1) - top_db
+    return torch.maximum(x, floor[:, None, None], out=x)
+
+
+def _workspace(numel: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A flat scratch tensor of at least ``numel`` elements, reused by this thread on the CPU
+    (other devices have caching allocators: a new tensor)."""
+    if device.type != "cpu":
+        return torch.empty(numel, dtype=dtype, device=device)
+    pool = _WORKSPACE.__dict__.setdefault("pool", {})
+    key = (dtype, device)
+    if key not in pool or pool[key].numel() < numel:
+        pool[key] = torch.empty(numel, dtype=dtype, device=device)
+    return pool[key]
+
+
+def _chunks(batch: int, frames: int, limit: int) -> Iterator[tuple[slice, slice]]:
+    """``(rows, frames)`` slices tiling a ``(batch, frames)`` grid in blocks of <= ``limit``
+    frames (whole rows together when they fit, else pieces of one row)."""
+    span = min(frames, limit)
+    rows = max(1, limit // span)
+    for b0 in range(0, batch, rows):
+        for t0 in range(0, frames, span):
+            yield slice(b0, min(b0 + rows, batch)), slice(t0, min(t0 + span, frames))
+
+
+def analyze(
+    frames: torch.Tensor,
+    window: torch.Tensor,
+    plan: MelPlan | None,
+    *,
+    n_fft: int,
+    power: float,
+    preemphasis: float,
+    remove_dc_offset: bool,
+    energy: str | None,
+    chunk_frames: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Power (or mel) spectra of ``(B, T, W)`` frames, computed chunk by chunk.
+
+    Args:
+        frames: ``(B, T, W)`` raw frames (an ``unfold`` view of the padded waveforms).
+        window: ``(W,)`` window in the frames' dtype (any input scale folded in).
+        plan: the mel filterbank (:func:`mel_plan`), or ``None`` for the power spectrum.
+        n_fft: rFFT size (>= W; frames are zero-padded to it).
+        power: exponent of ``|X|``.
+        preemphasis, remove_dc_offset: as :func:`fill_frames`.
+        energy: ``"raw"`` (before pre-emphasis and window), ``"processed"`` (of the windowed
+            frame) or ``None``.
+        chunk_frames: frames per chunk (default :data:`CHUNK_FRAMES` on the CPU, the whole
+            batch on other devices).
+
+    Returns:
+        ``(values, energy)``: ``(B, T, M)`` mel energies or ``(B, T, n_fft // 2 + 1)`` power
+        spectrum; ``(B, T)`` energy (``sum x ** 2`` in the units of ``frames`` for ``"raw"``,
+        of the windowed frame for ``"processed"``) or ``None``.
+    """
+    batch, t_max, wlen = frames.shape
+    num_freqs = n_fft // 2 + 1
+    dtype, device = frames.dtype, frames.device
+    dim = plan.weights.shape[0] if plan is not None else num_freqs
+    values = torch.empty(batch, t_max, dim, dtype=dtype, device=device)
+    energies = torch.empty(batch, t_max, dtype=dtype, device=device) if energy else None
+    if batch == 0 or t_max == 0:
+        return values, energies
+    if chunk_frames is None:
+        chunk_frames = CHUNK_FRAMES if device.type == "cpu" else batch * t_max
+    size = min(chunk_frames, batch * t_max)  # a chunk's frames, at most
+    space = _workspace(size * (n_fft + wlen + (dim if plan is not None else 0)), dtype, device)
+    for rows, span in _chunks(batch, t_max, chunk_frames):
+        chunk = frames[rows, span]
+        b, t = chunk.shape[:2]
+        buf = space[: b * t * n_fft].view(b, t, n_fft)
+        scratch = space[b * t * n_fft : b * t * (n_fft + wlen)].view(b, t, wlen)
+        buf[..., wlen:].zero_()
+        raw = fill_frames(
+            chunk,
+            buf,
+            window,
+            preemphasis=preemphasis,
+            remove_dc_offset=remove_dc_offset,
+            raw_energy=energy == "raw",
+            scratch=scratch,
+        )
+        if energies is not None:
+            energies[rows, span] = raw if raw is not None else torch.linalg.vecdot(buf, buf)
+        spec = torch.fft.rfft(buf)
+        if plan is None:
+            values[rows, span] = power_spectrum(spec, power)
+        else:
+            mel = space[b * t * (n_fft + wlen) : b * t * (n_fft + wlen + dim)].view(dim, b * t)
+            values[rows, span] = mel_energies(spec, plan, power, out=mel)
+    return values, energies
