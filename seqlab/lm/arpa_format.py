@@ -1,9 +1,11 @@
 """Vectorized formatting of ARPA n-gram lines into UTF-8 bytes (no Python loop per line).
 
-Each line ``log10p<TAB>w1 w2 .. wk[<TAB>log10bo]<NEWLINE>`` is assembled in a uint8 buffer:
-numbers in fixed-point with :data:`DECIMALS` digits (absolute error <= 5e-7, like the 6-7
-significant digits of SRILM and KenLM files) written digit by digit with integer arithmetic,
-words copied from one byte buffer of the vocabulary with ``np.repeat`` index arithmetic.
+Each line ``log10p<TAB>w1 w2 .. wk[<TAB>log10bo]<NEWLINE>`` is assembled in a uint8 buffer.
+Numbers are printed in fixed point with at most :data:`DECIMALS` decimals, trailing zeros
+dropped (``-99``, ``-1.5``, ``-0.30103``; absolute error <= 5e-7): their characters come from
+lookup tables of 3-digit groups into a small fixed-width matrix, then every field (numbers and
+words, the latter from one byte buffer of the vocabulary) is copied into the line buffer with
+``np.repeat`` index arithmetic.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import numpy as np
 
 DECIMALS = 6
 _SCALE = 10**DECIMALS
-_MAX_ABS = 1e12  # larger magnitudes are clipped (never occur in log10 probabilities)
 _CHUNK = 1 << 17  # lines formatted per buffer
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
+_DIGITS3 = np.array([list(f"{i:03d}".encode()) for i in range(1000)], dtype=np.uint8)
+_TRAILING3 = np.array(
+    [3 if i == 0 else len(f"{i:03d}") - len(f"{i:03d}".rstrip("0")) for i in range(1000)]
+)
+_INT_WIDTH = 4  # sign + up to 3 integer digits in the fast path
+_WIDTH = _INT_WIDTH + 1 + DECIMALS
 
 
 class VocabBytes:
@@ -27,61 +33,53 @@ class VocabBytes:
         self.buffer = np.frombuffer(b"".join(encoded), dtype=np.uint8)
 
 
-def _number_parts(x: np.ndarray) -> tuple[np.ndarray, ...]:
-    """``(negative, integer part, fraction * 10^DECIMALS, integer digits, fraction digits)``.
-
-    Trailing zeros of the fraction are dropped (``-99``, ``-1.5``), as SRILM prints numbers.
-    """
-    scaled = np.rint(np.minimum(np.abs(x), _MAX_ABS) * _SCALE).astype(np.int64)
-    negative = ((x < 0) & (scaled > 0)).astype(np.int64)
-    integer, fraction = np.divmod(scaled, _SCALE)
-    digits = np.ones(len(x), dtype=np.int64)
-    bound = 10
-    while True:
-        more = integer >= bound
-        if not more.any():
-            break
-        digits += more
-        bound *= 10
-    frac_digits = np.full(len(x), DECIMALS, dtype=np.int64)
-    rest = fraction.copy()
-    for _ in range(DECIMALS):
-        zero = (rest % 10 == 0) & (frac_digits > 0)
-        frac_digits -= zero
-        rest = np.where(zero, rest // 10, rest)
-    return negative, integer, fraction, digits, frac_digits
-
-
-def _put_number(out: np.ndarray, pos: np.ndarray, parts: tuple) -> None:
-    negative, integer, fraction, digits, frac_digits = parts
-    out[pos[negative == 1]] = ord("-")
-    p = pos + negative
-    out[p] = 48 + integer // _POW10[digits - 1] % 10  # leading digit
-    for d in range(1, int(digits.max())):
-        m = np.flatnonzero(d < digits)
-        out[p[m] + d] = 48 + integer[m] // _POW10[digits[m] - 1 - d] % 10
-    has_dot = frac_digits > 0
-    dot = (p + digits)[has_dot]
-    out[dot] = ord(".")
-    fraction, frac_digits = fraction[has_dot], frac_digits[has_dot]
-    for d in range(DECIMALS):
-        m = np.flatnonzero(d < frac_digits)
-        out[dot[m] + 1 + d] = 48 + fraction[m] // _POW10[DECIMALS - 1 - d] % 10
-
-
-def _put_words(out: np.ndarray, pos: np.ndarray, words: np.ndarray, vocab: VocabBytes) -> None:
-    lengths = vocab.lengths[words]
+def _copy(
+    out: np.ndarray, dst: np.ndarray, src_buffer: np.ndarray, src: np.ndarray, lengths: np.ndarray
+) -> None:
+    """``out[dst[i] : dst[i] + lengths[i]] = src_buffer[src[i] : src[i] + lengths[i]]`` for all i."""
     total = int(lengths.sum())
     before = np.cumsum(lengths) - lengths
     step = np.arange(total, dtype=np.int64)
-    out[np.repeat(pos - before, lengths) + step] = vocab.buffer[
-        np.repeat(vocab.offsets[words] - before, lengths) + step
+    out[np.repeat(dst - before, lengths) + step] = src_buffer[
+        np.repeat(src - before, lengths) + step
     ]
 
 
-def _width(parts: tuple) -> np.ndarray:
-    negative, _, _, digits, frac_digits = parts
-    return negative + digits + np.where(frac_digits > 0, 1 + frac_digits, 0)
+def format_numbers(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Characters of float64 ``x`` as ``(buffer uint8, start offsets, lengths)``.
+
+    Numbers below 1000 in magnitude take the table path; larger ones (never log10
+    probabilities in practice) are printed by Python.
+    """
+    n = len(x)
+    scaled = np.rint(np.abs(x) * _SCALE)
+    small = scaled < 1000 * _SCALE
+    scaled = np.where(small, scaled, 0).astype(np.int64)
+    integer, fraction = np.divmod(scaled, _SCALE)
+    hi, lo = np.divmod(fraction, 1000)
+    trailing = np.where(lo == 0, 3 + _TRAILING3[hi], _TRAILING3[lo])
+    frac_digits = DECIMALS - trailing
+    int_digits = 1 + (integer >= 10) + (integer >= 100)
+    negative = (x < 0) & (scaled > 0)
+    table = np.empty((n, _WIDTH), dtype=np.uint8)
+    table[:, 1:_INT_WIDTH] = _DIGITS3[integer]
+    table[:, _INT_WIDTH] = ord(".")
+    table[:, _INT_WIDTH + 1 : _INT_WIDTH + 4] = _DIGITS3[hi]
+    table[:, _INT_WIDTH + 4 :] = _DIGITS3[lo]
+    rows = np.arange(n, dtype=np.int64)
+    table[rows[negative], (_INT_WIDTH - 1 - int_digits)[negative]] = ord("-")
+    start = rows * _WIDTH + _INT_WIDTH - int_digits - negative
+    length = int_digits + negative + np.where(frac_digits > 0, 1 + frac_digits, 0)
+    buffer = table.reshape(-1)
+    if not small.all():
+        big = np.flatnonzero(~small)
+        texts = [f"{v:.{DECIMALS}f}".rstrip("0").rstrip(".").encode() for v in x[big].tolist()]
+        extra = np.frombuffer(b"".join(texts), dtype=np.uint8)
+        sizes = np.array([len(t) for t in texts], dtype=np.int64)
+        start[big] = len(buffer) + np.cumsum(sizes) - sizes
+        length[big] = sizes
+        buffer = np.concatenate([buffer, extra])
+    return buffer, start, length
 
 
 def format_lines(
@@ -106,28 +104,22 @@ def format_lines(
 def _format_chunk(
     logprob: np.ndarray, ngrams: np.ndarray, vocab: VocabBytes, logbackoff: np.ndarray | None
 ) -> bytes:
-    n, k = ngrams.shape
-    prob = _number_parts(logprob)
-    word_len = vocab.lengths[ngrams]
-    length = _width(prob) + 1 + word_len.sum(axis=1) + (k - 1) + 1
+    k = ngrams.shape[1]
+    fields = [format_numbers(logprob)]
+    fields += [
+        (vocab.buffer, vocab.offsets[ngrams[:, j]], vocab.lengths[ngrams[:, j]]) for j in range(k)
+    ]
     if logbackoff is not None:
-        bo = _number_parts(logbackoff)
-        length += 1 + _width(bo)
-    start = np.cumsum(length) - length
+        fields.append(format_numbers(logbackoff))
+    # Each field is followed by one separator byte: TAB after the number and the last word,
+    # a space between words, the newline at the end of the line.
+    seps = [ord("\t")] + [ord(" ")] * (k - 1) + [ord("\t")] * (logbackoff is not None) + [ord("\n")]
+    length = sum(f[2] for f in fields) + len(fields)
+    pos = np.cumsum(length) - length
     out = np.empty(int(length.sum()), dtype=np.uint8)
-    _put_number(out, start, prob)
-    pos = start + _width(prob)
-    out[pos] = ord("\t")
-    pos = pos + 1
-    for j in range(k):
-        _put_words(out, pos, ngrams[:, j], vocab)
-        pos = pos + word_len[:, j]
-        out[pos] = ord(" ") if j < k - 1 else ord("\t")
+    for (buffer, start, size), sep in zip(fields, seps):
+        _copy(out, pos, buffer, start, size)
+        pos = pos + size
+        out[pos] = sep
         pos = pos + 1
-    if logbackoff is not None:
-        _put_number(out, pos, bo)
-        pos = pos + _width(bo)
-    else:
-        pos = pos - 1  # no backoff: the separator after the last word becomes the newline
-    out[pos] = ord("\n")
     return out.tobytes()

@@ -11,6 +11,7 @@ beyond the first encoding pass.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -91,14 +92,16 @@ def encode_corpus(
     Raises:
         LMError: the corpus is empty or contains ``<s>`` / ``</s>`` literally.
     """
-    index: dict[str, int] = {s: i for i, s in enumerate(SPECIALS)}
+    index: defaultdict[str, int] = defaultdict(lambda: len(index))  # new units get the next id
+    index.update((s, i) for i, s in enumerate(SPECIALS))
+    lookup = index.__getitem__
     chunks: list[np.ndarray] = []
     lengths: list[int] = []
     buf: list[int] = []
     pending = 0
     for units in sentences:
         buf.append(BOS_ID)
-        buf.extend([index.setdefault(u, len(index)) for u in units])
+        buf.extend(map(lookup, units))
         buf.append(EOS_ID)
         lengths.append(len(units) + 2)
         pending += 1
@@ -155,17 +158,18 @@ def count_ngrams(corpus: Corpus, order: int) -> NGramCounts:
             row = np.full(len(toks), -1, dtype=np.int64)
             continue
         keys = row[ends - 1] * vocab_size + toks[ends]
-        uniq, first, inverse, count = np.unique(
-            keys, return_index=True, return_inverse=True, return_counts=True
-        )
+        uniq, inverse, count = np.unique(keys, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        suffix = np.empty(len(uniq), dtype=np.int64)
+        suffix[inverse] = row[ends]  # every occurrence of an n-gram has the same suffix
         orders.append(
             OrderCounts(
                 context=uniq // vocab_size,
                 word=uniq % vocab_size,
                 count=count.astype(np.int64),
-                suffix=row[ends[first]],
+                suffix=suffix,
             )
         )
         row = np.full(len(toks), -1, dtype=np.int64)
-        row[ends] = inverse.reshape(-1)
+        row[ends] = inverse
     return NGramCounts(vocab=corpus.vocab, orders=orders, num_sentences=corpus.num_sentences)

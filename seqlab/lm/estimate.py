@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from seqlab.io import open_text
 from seqlab.lm.counting import NGramCounts, count_ngrams, encode_corpus
@@ -55,8 +55,24 @@ class TrainConfig:
         normalize_prune(self.prune, self.order)
 
     def to_dict(self) -> dict:
-        """YAML-serializable dict of the fields."""
-        return asdict(self)
+        """Plain dict of the fields (tuples as lists), safe for ``yaml.safe_dump``."""
+
+        def plain(value):
+            return [plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+        return {k: plain(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (lists become tuples); unknown keys raise :class:`LMError`."""
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise LMError(f"unknown TrainConfig fields: {', '.join(sorted(unknown))}")
+
+        def frozen(value):
+            return tuple(frozen(v) for v in value) if isinstance(value, list) else value
+
+        return cls(**{k: frozen(v) for k, v in data.items()})
 
     def splitter(self) -> UnitSplitter:
         return UnitSplitter(self.unit, self.space_token, self.spm_model)
@@ -109,9 +125,9 @@ def train_lm(
 ) -> NGramLM:
     """Train an n-gram LM on ``text`` (path, ``-``, or iterable of sentence strings).
 
-    >>> lm = train_lm(["the cat sat", "the dog sat"], TrainConfig(order=2))
-    >>> round(lm.score("the cat sat"), 4) < 0
-    True
+    >>> lm = train_lm(["the cat sat", "the dog sat"], TrainConfig(order=2, smoothing="mle"))
+    >>> round(lm.score("the cat sat"), 5)  # MLE: log10 p(cat | the) = log10 1/2
+    -0.30103
     """
     config = config or TrainConfig()
     counts = count_text(text, config, progress)

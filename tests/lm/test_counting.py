@@ -98,3 +98,15 @@ def test_empty_sentence_counts_bos_eos() -> None:
     counts = count_text([""], TrainConfig(order=3))
     assert as_counter(counts, 2) == Counter({("<s>", "</s>"): 1})
     assert len(counts.orders[2]) == 0
+
+
+def test_train_config_yaml_round_trip(tmp_path) -> None:
+    import yaml
+
+    config = TrainConfig(order=4, smoothing="add-k", k=0.2, prune=(0, 1, 2), discounts=None)
+    text = yaml.safe_dump(config.to_dict())
+    assert TrainConfig.from_dict(yaml.safe_load(text)) == config
+    with pytest.raises(LMError, match="unknown TrainConfig fields: bogus"):
+        TrainConfig.from_dict({"bogus": 1})
+    with pytest.raises(LMError, match="unknown smoothing"):
+        TrainConfig(smoothing="good-turing")
