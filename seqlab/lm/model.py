@@ -133,7 +133,10 @@ class NGramLM:
     ) -> BatchScores:
         """Score every token of every sentence in one vectorized pass (see :class:`BatchScores`)."""
         unk = self.unk_id
-        units = [self.tokenize(s) for s in sentences]
+        if self.splitter.unit == "word":  # fast path: no per-sentence method calls
+            units = [s.split() if isinstance(s, str) else list(s) for s in sentences]
+        else:
+            units = [self.tokenize(s) for s in sentences]
         lens = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
         words = np.fromiter(
             map(self._ids.__getitem__, chain.from_iterable(units)),
@@ -171,24 +174,23 @@ class NGramLM:
     def _score_positions(self, toks: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log10 p and match length of every token given the tokens before it in its sentence."""
         n = len(toks)
-        rows = [toks]
-        for k in range(2, self.order + 1):
-            prev = np.full(n, -1, dtype=np.int64)
-            ok = pos >= k - 1
-            prev[ok] = rows[-1][np.flatnonzero(ok) - 1]
-            rows.append(self.tables.lookup(k, prev, toks))
+        rows = toks  # rows of the k-grams ending at each token, order by order
+        contexts = []  # contexts[j-1]: row of the j-gram ending just before each token, or -1
         length = np.ones(n, dtype=np.int64)
-        logprob = self._logprob[0][toks].copy()
+        logprob = self._logprob[0][toks]
         for k in range(2, self.order + 1):
-            hit = rows[k - 1] >= 0
+            ctx = np.empty(n, dtype=np.int64)
+            ctx[0:1] = -1
+            ctx[1:] = rows[:-1]
+            ctx[pos < k - 1] = -1
+            contexts.append(ctx)
+            rows = self.tables.lookup(k, ctx, toks)
+            hit = np.flatnonzero(rows >= 0)
             length[hit] = k
-            logprob[hit] = self._logprob[k - 1][rows[k - 1][hit]]
-        # Backoffs of the contexts at least as long as the match: context length j ends at i-1.
-        for j in range(1, self.order):
-            ctx = np.full(n, -1, dtype=np.int64)
-            ok = pos >= j
-            ctx[ok] = rows[j - 1][np.flatnonzero(ok) - 1]
-            use = (ctx >= 0) & (length <= j)
+            logprob[hit] = self._logprob[k - 1][rows[hit]]
+        # Backoffs of the contexts at least as long as the match (context length j).
+        for j, ctx in enumerate(contexts, start=1):
+            use = np.flatnonzero((ctx >= 0) & (length <= j))
             logprob[use] += self._logbackoff[j - 1][ctx[use]]
         return logprob, length
 
