@@ -47,15 +47,36 @@ def compute_in_buckets(
 ) -> list[torch.Tensor]:
     """Run ``frontend(batch (B, N), lengths (B,))`` over length-sorted buckets of ``(N_i,)``
     waveforms; returns each utterance's ``(T_i, D)`` features in input order (on the CPU when
-    ``device`` is given, else on the frontend's output device)."""
+    ``device`` is given, else on the frontend's output device).
+
+    The buckets are zero-padded into one staging buffer reused from bucket to bucket (a fresh
+    buffer per bucket costs page faults comparable to the features themselves); features that
+    alias it are copied out.
+    """
     out: list[torch.Tensor | None] = [None] * len(waveforms)
-    for bucket in length_buckets([w.shape[-1] for w in waveforms], max_samples, max_batch):
-        batch, lengths = pad_batch([waveforms[i] for i in bucket])
-        if device is not None:
-            batch, lengths = batch.to(device), lengths.to(device)
-        feats, frames = frontend(batch, lengths)
+    buckets = list(length_buckets([w.shape[-1] for w in waveforms], max_samples, max_batch))
+    if not buckets:
+        return []
+    sizes = [len(b) * int(waveforms[b[0]].shape[-1]) for b in buckets]
+    first = waveforms[buckets[0][0]]
+    staging = torch.empty(max(sizes), dtype=first.dtype, device=device or first.device)
+    for bucket in buckets:
+        longest = int(waveforms[bucket[0]].shape[-1])
+        batch = staging[: len(bucket) * longest].view(len(bucket), longest)
+        lengths = torch.tensor([int(waveforms[i].shape[-1]) for i in bucket], dtype=torch.long)
+        for row, i in enumerate(bucket):
+            n = int(waveforms[i].shape[-1])
+            batch[row, :n].copy_(waveforms[i])
+            batch[row, n:].zero_()
+        feats, frames = frontend(batch, lengths.to(batch.device))
+        if _aliases(feats, staging):
+            feats = feats.clone()
         if device is not None:
             feats, frames = feats.cpu(), frames.cpu()
-        for row, i in enumerate(bucket):
-            out[i] = feats[row, : int(frames[row])]
+        for row, (i, t) in enumerate(zip(bucket, frames.tolist())):
+            out[i] = feats[row, :t]
     return out  # type: ignore[return-value]
+
+
+def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()

@@ -168,10 +168,19 @@ def _framed(
     dither: float | None,
     generator: torch.Generator | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dithered ``(B, T, W)`` frames (a strided view, no copy) and ``(B,)`` frame counts."""
+    """Dithered ``(B, T, W)`` frames (a strided view, no copy) and ``(B,)`` frame counts.
+
+    Without gradients the padded batch is built in a reused workspace (see
+    :func:`kernels.workspace`): the frames are only valid until the next call in this thread.
+    """
     wlen, hop = config.frame_length_samples, config.frame_shift_samples
     amount = (config.dither if dither is None else dither) / config.input_scale
     x = F.dither(waveforms, amount, generator)
+    out = None
+    if not _needs_grad(x) and x.shape[0]:
+        # at most one frame of padding on each side of the longest row
+        size = x.shape[0] * (x.shape[1] + 2 * wlen + hop)
+        out = kernels.workspace(size, x.dtype, x.device, slot="padded")
     padded, counts = pad_for_framing(
         x,
         lengths,
@@ -180,6 +189,7 @@ def _framed(
         center=config.center,
         snip_edges=config.snip_edges,
         pad_mode=config.pad_mode,
+        out=out,
     )
     t_max = int(counts.max()) if x.shape[0] else 0
     return padded.unfold(-1, wlen, hop)[:, :t_max], counts

@@ -90,6 +90,7 @@ def pad_for_framing(
     center: bool = False,
     snip_edges: bool = True,
     pad_mode: str = "constant",
+    out: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad a batch so that ``padded.unfold(-1, frame_length, hop_length)`` yields its frames.
 
@@ -98,6 +99,8 @@ def pad_for_framing(
         lengths: ``(B,)`` long, valid samples per row.
         center, snip_edges: the framing convention (module docstring).
         pad_mode: how ``center=True`` pads (``snip_edges=False`` always pads ``symmetric``).
+        out: optional flat buffer (``waveforms``' dtype and device, not requiring grad) to build
+            the padded batch in, instead of a new tensor; grown views of it are returned.
 
     Returns:
         ``(padded, frame_lengths)``: ``padded`` is ``(B, (T - 1) * hop + W)`` (or the input
@@ -126,17 +129,23 @@ def pad_for_framing(
     reach = (frame_lengths.to(lengths.device) - 1) * hop_length + frame_length - offset - lengths
     right = max(int(reach.max()), 0)
     width = max(needed, offset + n_max + right)
-    padded = torch.nn.functional.pad(waveforms, (offset, width - offset - n_max))
+    if out is None or out.numel() < batch * width:
+        padded = torch.nn.functional.pad(waveforms, (offset, width - offset - n_max))
+    else:
+        padded = out[: batch * width].view(batch, width)
+        padded[:, :offset].zero_()
+        padded[:, offset : offset + n_max].copy_(waveforms)
+        padded[:, offset + n_max :].zero_()
     if offset and mode != "constant":
         left = torch.arange(-offset, 0, device=waveforms.device)
         padded[:, :offset] = torch.gather(waveforms, 1, _source_index(left, lengths, mode))
     if right:
         after = lengths[:, None] + torch.arange(right, device=waveforms.device)  # (B, right)
         if mode == "constant":
-            padded = padded.scatter(1, after + offset, 0.0)
+            padded.scatter_(1, after + offset, 0.0)
         else:
             values = torch.gather(waveforms, 1, _source_index(after, lengths, mode))
-            padded = padded.scatter(1, after + offset, values)
+            padded.scatter_(1, after + offset, values)
     return padded[:, :needed], frame_lengths
 
 

@@ -25,9 +25,11 @@ from torch.utils.weak import WeakIdKeyDictionary
 __all__ = [
     "BAND_OVERHEAD",
     "CHUNK_FRAMES",
+    "FFT_BLOCK_SAMPLES",
     "analyze",
     "MelPlan",
     "derived",
+    "workspace",
     "fill_frames",
     "mel_plan",
     "mel_energies",
@@ -44,6 +46,10 @@ BAND_OVERHEAD = 256
 # enough that the chunk's scratch buffers are reused from call to call instead of being
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
+# samples per rFFT call on the CPU: a fixed block size keeps the transforms' output
+# allocations the same size from call to call (reused by the allocator, not page-faulted in
+# anew) and cache-sized
+FFT_BLOCK_SAMPLES = 1 << 20
 
 _DERIVED: WeakIdKeyDictionary = WeakIdKeyDictionary()
 _WORKSPACE = threading.local()
@@ -127,13 +133,15 @@ def fill_frames(
     return energy
 
 
-def power_spectrum(spec: torch.Tensor, power: float) -> torch.Tensor:
-    """``|spec| ** power`` of a complex ``(..., F)`` tensor as a new real ``(..., F)`` tensor.
-
-    Squares the real and imaginary parts in place (``spec`` is consumed).
+def power_spectrum(
+    spec: torch.Tensor, power: float, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``|spec| ** power`` of a complex ``(..., F)`` tensor as a real ``(..., F)`` tensor
+    (``out`` or a new one). Squares the real and imaginary parts in place (``spec`` is
+    consumed).
     """
     squares = torch.view_as_real(spec).square_()
-    out = torch.add(squares[..., 0], squares[..., 1])
+    out = torch.add(squares[..., 0], squares[..., 1], out=out)
     if power == 1.0:
         return out.sqrt_()
     return out if power == 2.0 else out.pow_(power / 2.0)
@@ -199,32 +207,29 @@ def _bands(weights: torch.Tensor) -> tuple[tuple[int, int, int, int], ...]:
 def mel_energies(
     spec: torch.Tensor, plan: MelPlan, power: float, out: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """``|spec| ** power @ filterbank`` for a complex ``(B, T, F)`` spectrum (consumed).
+    """``(|spec| ** power @ filterbank).T`` for a complex ``(R, F)`` spectrum (consumed).
 
-    Returns a ``(B, T, M)`` view of an ``(M, B, T)`` buffer (``out``, viewed as ``(M, B * T)``,
-    or a new one): each band's product writes contiguous rows. With ``power == 2`` the interleaved real and imaginary parts are squared
-    in place and multiplied by the doubled filterbank, with no separate power pass.
+    Returns ``(M, R)`` (``out``, which may be a column slice of a wider matrix, or a new
+    tensor): each band's product writes whole rows. With ``power == 2`` the interleaved real
+    and imaginary parts are squared in place and multiplied by the doubled filterbank, with no
+    separate power pass.
     """
-    b, t, f = spec.shape
-    m = plan.weights.shape[0]
+    r, f = spec.shape
     if power == 2.0:
-        rows = torch.view_as_real(spec).square_().reshape(b * t, 2 * f)
+        rows = torch.view_as_real(spec).square_().view(r, 2 * f)
         weights, step = plan.doubled, 2
     else:
-        rows = power_spectrum(spec, power).reshape(b * t, f)
+        rows = power_spectrum(spec, power)
         weights, step = plan.weights, 1
     if out is None:
-        out = torch.empty(m, b * t, dtype=rows.dtype, device=rows.device)
+        out = torch.empty(plan.weights.shape[0], r, dtype=rows.dtype, device=rows.device)
     for m0, m1, lo, hi in plan.bands:
         if hi > lo:
-            torch.mm(
-                weights[m0:m1, step * lo : step * hi],
-                rows[:, step * lo : step * hi].t(),
-                out=out[m0:m1],
-            )
+            cols = slice(step * lo, step * hi)
+            torch.mm(weights[m0:m1, cols], rows[:, cols].t(), out=out[m0:m1])
         else:
             out[m0:m1].zero_()
-    return out.view(m, b, t).permute(1, 2, 0)
+    return out
 
 
 def log_(x: torch.Tensor, floor: float) -> torch.Tensor:
@@ -252,13 +257,15 @@ def power_to_db_(
     return torch.maximum(x, floor[:, None, None], out=x)
 
 
-def _workspace(numel: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def workspace(
+    numel: int, dtype: torch.dtype, device: torch.device, slot: str = "analyze"
+) -> torch.Tensor:
     """A flat scratch tensor of at least ``numel`` elements, reused by this thread on the CPU
-    (other devices have caching allocators: a new tensor)."""
+    for the named ``slot`` (other devices have caching allocators: a new tensor)."""
     if device.type != "cpu":
         return torch.empty(numel, dtype=dtype, device=device)
     pool = _WORKSPACE.__dict__.setdefault("pool", {})
-    key = (dtype, device)
+    key = (slot, dtype, device)
     if key not in pool or pool[key].numel() < numel:
         pool[key] = torch.empty(numel, dtype=dtype, device=device)
     return pool[key]
@@ -313,15 +320,20 @@ def analyze(
     energies = torch.empty(batch, t_max, dtype=dtype, device=device) if energy else None
     if batch == 0 or t_max == 0:
         return values, energies
+    on_cpu = device.type == "cpu"
     if chunk_frames is None:
-        chunk_frames = CHUNK_FRAMES if device.type == "cpu" else batch * t_max
-    size = min(chunk_frames, batch * t_max)  # a chunk's frames, at most
-    space = _workspace(size * (n_fft + wlen + (dim if plan is not None else 0)), dtype, device)
+        chunk_frames = CHUNK_FRAMES if on_cpu else batch * t_max
+    block = max(1, FFT_BLOCK_SAMPLES // n_fft) if on_cpu else chunk_frames
+    cap = min(chunk_frames, batch * t_max)  # a chunk's frames, at most
+    space = workspace(cap * (n_fft + wlen + dim), dtype, device)
+    buf_space = space[: cap * n_fft]
+    scratch_space = space[cap * n_fft : cap * (n_fft + wlen)]
+    out_space = space[cap * (n_fft + wlen) :]
     for rows, span in _chunks(batch, t_max, chunk_frames):
         chunk = frames[rows, span]
         b, t = chunk.shape[:2]
-        buf = space[: b * t * n_fft].view(b, t, n_fft)
-        scratch = space[b * t * n_fft : b * t * (n_fft + wlen)].view(b, t, wlen)
+        n = b * t
+        buf = buf_space[: n * n_fft].view(b, t, n_fft)
         buf[..., wlen:].zero_()
         raw = fill_frames(
             chunk,
@@ -330,14 +342,22 @@ def analyze(
             preemphasis=preemphasis,
             remove_dc_offset=remove_dc_offset,
             raw_energy=energy == "raw",
-            scratch=scratch,
+            scratch=scratch_space[: n * wlen].view(b, t, wlen),
         )
         if energies is not None:
             energies[rows, span] = raw if raw is not None else torch.linalg.vecdot(buf, buf)
-        spec = torch.fft.rfft(buf)
+        flat = buf.view(n, n_fft)
         if plan is None:
-            values[rows, span] = power_spectrum(spec, power)
+            result = out_space[: n * dim].view(n, dim)
+            for k in range(0, n, block):
+                power_spectrum(
+                    torch.fft.rfft(flat[k : k + block]), power, out=result[k : k + block]
+                )
+            values[rows, span] = result.view(b, t, dim)
         else:
-            mel = space[b * t * (n_fft + wlen) : b * t * (n_fft + wlen + dim)].view(dim, b * t)
-            values[rows, span] = mel_energies(spec, plan, power, out=mel)
+            result = out_space[: n * dim].view(dim, n)
+            for k in range(0, n, block):
+                spec = torch.fft.rfft(flat[k : k + block])
+                mel_energies(spec, plan, power, out=result[:, k : k + block])
+            values[rows, span] = result.view(dim, b, t).permute(1, 2, 0)
     return values, energies
