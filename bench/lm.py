@@ -32,6 +32,8 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
+
 PACKAGES = ("r-cran-janeaustenr", "sword-text-web")
 TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -165,6 +167,27 @@ def task_lmplz(train: str, order: int, arpa: str) -> dict:
     return {"total": time.perf_counter() - t0, "peak_mb": peak_kb / 1024}
 
 
+def task_compare(ours: str, theirs: str) -> dict:
+    """Largest |difference| of log10 probability and backoff over all n-grams (``<s>`` excluded)."""
+    from seqlab.lm import read_arpa
+
+    a, b = read_arpa(ours), read_arpa(theirs)
+    worst = 0.0
+    for k in range(1, a.order + 1):
+        ta, tb = a.orders[k - 1], b.orders[k - 1]
+        row = {g: i for i, g in enumerate(b.ngram_strings(k))}
+        if len(row) != len(ta):
+            return {"max_diff": float("inf"), "note": f"{k}-gram counts differ"}
+        idx = [row[g] for g in a.ngram_strings(k)]
+        diff = np.maximum(
+            np.abs(ta.logprob - tb.logprob[idx]), np.abs(ta.logbackoff - tb.logbackoff[idx])
+        )
+        if k == 1:
+            diff[a.bos_id] = abs(ta.logbackoff[a.bos_id] - tb.logbackoff[idx][a.bos_id])
+        worst = max(worst, float(diff.max()))
+    return {"max_diff": worst}
+
+
 def task_nltk_fit(train: str, order: int, tokens: int) -> dict:
     from nltk.lm import KneserNeyInterpolated
     from nltk.lm.preprocessing import padded_everygram_pipeline
@@ -262,6 +285,7 @@ def task_nltk_score(train: str, test: str, order: int, fit_tokens: int, words: i
 TASKS = {
     "seqlab_build": task_seqlab_build,
     "lmplz": task_lmplz,
+    "compare": task_compare,
     "nltk_fit": task_nltk_fit,
     "seqlab_score": task_seqlab_score,
     "kenlm_score": task_kenlm_score,
@@ -341,6 +365,16 @@ def main() -> None:
                 f"{ours['total'] / goal:.2f} vs issue figure",
             ]
         rows.append(row)
+        if has_lmplz:
+            cmp = run_child("compare", arpa, str(work / f"kenlm{order}.arpa"))
+            rows.append(
+                [
+                    f"KN {order}-gram max |log10 p or bo - lmplz's|",
+                    f"{cmp['max_diff']:.1e}",
+                    "lmplz ARPA",
+                    "-",
+                ]
+            )
         nl = run_child("nltk_fit", str(train), order, args.nltk_tokens)
         est = nl["total"] * n_train / nl["tokens"]
         rows.append([f"KN {order}-gram build vs NLTK fit (s)", f"{ours['total']:.2f}",
