@@ -1,9 +1,11 @@
 """Feature throughput (seconds of audio per second) of seqlab vs torchaudio and librosa.
 
 100 utterances of 2-15 s at 16 kHz (seeded noise; speed does not depend on content). Every row
-is timed in the same run (best of ``--repeats``); ratios are seqlab over the reference.
+is timed in the same run; contenders are interleaved round by round (each round times every
+contender once) and each keeps its best round, so a load change on a shared machine hits all
+of them alike. Ratios are seqlab over the reference.
 
-    .venv/bin/python bench/features.py [--repeats 3] [--threads N] [--device cuda]
+    .venv/bin/python bench/features.py [--repeats 5] [--threads N] [--device cuda]
 """
 
 from __future__ import annotations
@@ -27,9 +29,22 @@ def _best(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lam
     return best
 
 
+def _interleaved(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Best wall time of each contender over ``rounds`` rounds that run every contender once."""
+    for fn in contenders.values():
+        fn()  # warm-up: caches, plans, allocator
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument(
         "--device", default="cpu", help="also time a 64 x 15 s batch on this device"
@@ -49,24 +64,11 @@ def main() -> None:
     sizes = ((torch.rand(100, generator=g) * 13 + 2) * rate).long().tolist()
     wavs = [torch.randn(n, generator=g) * 0.1 for n in sizes]
     audio_s = sum(sizes) / rate
-    rows: list[tuple[str, str, float, float]] = []
-
-    def speed(fn: Callable[[], object]) -> float:
-        return audio_s / _best(fn, args.repeats)
+    rows: list[tuple[str, str, str, str]] = []
 
     with torch.inference_mode():
         fb = Fbank("kaldi", dither=0.0).eval()
-        ours = speed(lambda: compute_in_buckets(fb, wavs))
-        loop = speed(lambda: [fb(w[None]) for w in wavs])
-        ref = speed(lambda: [kaldi.fbank(w[None] * 32768.0, dither=0.0) for w in wavs])
-        rows += [("Kaldi fbank", "torchaudio.compliance.kaldi.fbank, per utterance", ours, ref)]
-        rows += [("Kaldi fbank", "seqlab per-utterance loop", ours, loop)]
-
         mf = MFCC("librosa", sample_rate=rate).eval()
-        ours = speed(lambda: compute_in_buckets(mf, wavs))
-        ref = speed(lambda: [librosa.feature.mfcc(y=w.numpy(), sr=rate) for w in wavs])
-        rows += [("librosa MFCC", "librosa.feature.mfcc, per utterance", ours, ref)]
-
         ta_like = MFCC(
             "librosa",
             sample_rate=rate,
@@ -79,14 +81,38 @@ def main() -> None:
             n_mfcc=40,
         ).eval()
         tm = torchaudio.transforms.MFCC(sample_rate=rate)
-        ours = speed(lambda: compute_in_buckets(ta_like, wavs))
-        per_utt = speed(lambda: [tm(w) for w in wavs])
         padded, _ = pad_batch(wavs)
-        batch = speed(lambda: tm(padded))
+        times = _interleaved(
+            {
+                "fbank": lambda: compute_in_buckets(fb, wavs),
+                "fbank loop": lambda: [fb(w[None]) for w in wavs],
+                "kaldi": lambda: [kaldi.fbank(w[None] * 32768.0, dither=0.0) for w in wavs],
+                "mfcc": lambda: compute_in_buckets(mf, wavs),
+                "librosa": lambda: [librosa.feature.mfcc(y=w.numpy(), sr=rate) for w in wavs],
+                "ta-like": lambda: compute_in_buckets(ta_like, wavs),
+                "ta per utt": lambda: [tm(w) for w in wavs],
+                "ta batch": lambda: tm(padded),
+            },
+            args.repeats,
+        )
+        speed = {name: audio_s / t for name, t in times.items()}
         rows += [
-            ("torchaudio-style MFCC", "torchaudio.transforms.MFCC, per utterance", ours, per_utt)
+            ("Kaldi fbank", "torchaudio.compliance.kaldi.fbank, per utterance", "fbank", "kaldi"),
+            ("Kaldi fbank", "seqlab per-utterance loop", "fbank", "fbank loop"),
+            ("librosa MFCC", "librosa.feature.mfcc, per utterance", "mfcc", "librosa"),
+            (
+                "torchaudio-style MFCC",
+                "torchaudio.transforms.MFCC, per utterance",
+                "ta-like",
+                "ta per utt",
+            ),
+            (
+                "torchaudio-style MFCC",
+                "torchaudio.transforms.MFCC, padded batch",
+                "ta-like",
+                "ta batch",
+            ),
         ]
-        rows += [("torchaudio-style MFCC", "torchaudio.transforms.MFCC, padded batch", ours, batch)]
 
         if args.device != "cpu":
             dev = torch.device(args.device)
@@ -101,9 +127,10 @@ def main() -> None:
     )
     print("| features | reference | seqlab (s audio/s) | reference (s audio/s) | ratio |")
     print("|---|---|---:|---:|---:|")
-    for what, reference, ours_speed, ref_speed in rows:
+    for what, reference, ours, ref in rows:
         print(
-            f"| {what} | {reference} | {ours_speed:,.0f} | {ref_speed:,.0f} | {ours_speed / ref_speed:.2f}x |"
+            f"| {what} | {reference} | {speed[ours]:,.0f} | {speed[ref]:,.0f} "
+            f"| {speed[ours] / speed[ref]:.2f}x |"
         )
 
 
