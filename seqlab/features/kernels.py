@@ -25,7 +25,6 @@ from torch.utils.weak import WeakIdKeyDictionary
 __all__ = [
     "BAND_OVERHEAD",
     "CHUNK_FRAMES",
-    "FFT_BLOCK_SAMPLES",
     "analyze",
     "MelPlan",
     "derived",
@@ -46,10 +45,6 @@ BAND_OVERHEAD = 256
 # enough that the chunk's scratch buffers are reused from call to call instead of being
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
-# samples per rFFT call on the CPU: a fixed block size keeps the transforms' output
-# allocations the same size from call to call (reused by the allocator, not page-faulted in
-# anew) and cache-sized
-FFT_BLOCK_SAMPLES = 1 << 20
 
 _DERIVED: WeakIdKeyDictionary = WeakIdKeyDictionary()
 _WORKSPACE = threading.local()
@@ -151,27 +146,28 @@ def power_spectrum(
 class MelPlan:
     """A filterbank ``(F, M)`` prepared for :func:`mel_energies`.
 
-    ``weights`` is the ``(M, F)`` transpose; ``doubled`` is ``(M, 2F)`` with each bin's weight
-    repeated for the squared real and imaginary parts of an interleaved complex spectrum;
     ``bands`` lists ``(first filter, end filter, first bin, end bin)``: consecutive filters
-    whose weights are zero outside the bin range.
+    whose weights are zero outside the bin range. ``weights[i]`` is band ``i``'s
+    ``(filters, bins)`` block of the transposed filterbank; ``doubled[i]`` the same with each
+    bin's weight repeated for the squared real and imaginary parts of an interleaved complex
+    spectrum.
     """
 
-    weights: torch.Tensor
-    doubled: torch.Tensor
+    num_filters: int
     bands: tuple[tuple[int, int, int, int], ...]
+    weights: tuple[torch.Tensor, ...]
+    doubled: tuple[torch.Tensor, ...]
 
 
 def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) -> MelPlan:
     """The :class:`MelPlan` of a ``(F, M)`` filterbank in ``dtype`` on ``device`` (memoized)."""
 
     def build() -> MelPlan:
-        w = weights.detach().to(device=device, dtype=dtype)
-        return MelPlan(
-            w.t().contiguous(),
-            w.repeat_interleave(2, dim=0).t().contiguous(),
-            _bands(weights.detach().cpu()),
-        )
+        w = weights.detach().to(device=device, dtype=dtype).t()
+        bands = _bands(weights.detach().cpu())
+        blocks = tuple(w[m0:m1, lo:hi].contiguous() for m0, m1, lo, hi in bands)
+        doubled = tuple(b.repeat_interleave(2, dim=1) for b in blocks)
+        return MelPlan(w.shape[0], bands, blocks, doubled)
 
     return derived(weights, ("mel_plan", dtype, device), build)
 
@@ -217,16 +213,15 @@ def mel_energies(
     r, f = spec.shape
     if power == 2.0:
         rows = torch.view_as_real(spec).square_().view(r, 2 * f)
-        weights, step = plan.doubled, 2
+        blocks, step = plan.doubled, 2
     else:
         rows = power_spectrum(spec, power)
-        weights, step = plan.weights, 1
+        blocks, step = plan.weights, 1
     if out is None:
-        out = torch.empty(plan.weights.shape[0], r, dtype=rows.dtype, device=rows.device)
-    for m0, m1, lo, hi in plan.bands:
+        out = torch.empty(plan.num_filters, r, dtype=rows.dtype, device=rows.device)
+    for block, (m0, m1, lo, hi) in zip(blocks, plan.bands):
         if hi > lo:
-            cols = slice(step * lo, step * hi)
-            torch.mm(weights[m0:m1, cols], rows[:, cols].t(), out=out[m0:m1])
+            torch.mm(block, rows[:, step * lo : step * hi].t(), out=out[m0:m1])
         else:
             out[m0:m1].zero_()
     return out
@@ -315,15 +310,13 @@ def analyze(
     batch, t_max, wlen = frames.shape
     num_freqs = n_fft // 2 + 1
     dtype, device = frames.dtype, frames.device
-    dim = plan.weights.shape[0] if plan is not None else num_freqs
+    dim = plan.num_filters if plan is not None else num_freqs
     values = torch.empty(batch, t_max, dim, dtype=dtype, device=device)
     energies = torch.empty(batch, t_max, dtype=dtype, device=device) if energy else None
     if batch == 0 or t_max == 0:
         return values, energies
-    on_cpu = device.type == "cpu"
     if chunk_frames is None:
-        chunk_frames = CHUNK_FRAMES if on_cpu else batch * t_max
-    block = max(1, FFT_BLOCK_SAMPLES // n_fft) if on_cpu else chunk_frames
+        chunk_frames = CHUNK_FRAMES if device.type == "cpu" else batch * t_max
     cap = min(chunk_frames, batch * t_max)  # a chunk's frames, at most
     space = workspace(cap * (n_fft + wlen + dim), dtype, device)
     buf_space = space[: cap * n_fft]
@@ -346,18 +339,11 @@ def analyze(
         )
         if energies is not None:
             energies[rows, span] = raw if raw is not None else torch.linalg.vecdot(buf, buf)
-        flat = buf.view(n, n_fft)
+        spec = torch.fft.rfft(buf.view(n, n_fft))
         if plan is None:
-            result = out_space[: n * dim].view(n, dim)
-            for k in range(0, n, block):
-                power_spectrum(
-                    torch.fft.rfft(flat[k : k + block]), power, out=result[k : k + block]
-                )
+            result = power_spectrum(spec, power, out=out_space[: n * dim].view(n, dim))
             values[rows, span] = result.view(b, t, dim)
         else:
-            result = out_space[: n * dim].view(dim, n)
-            for k in range(0, n, block):
-                spec = torch.fft.rfft(flat[k : k + block])
-                mel_energies(spec, plan, power, out=result[:, k : k + block])
+            result = mel_energies(spec, plan, power, out=out_space[: n * dim].view(dim, n))
             values[rows, span] = result.view(dim, b, t).permute(1, 2, 0)
     return values, energies
