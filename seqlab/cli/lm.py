@@ -116,13 +116,9 @@ def _load(args: argparse.Namespace):
 
 
 def _lines(path: str) -> list[str]:
-    from seqlab.io import open_text
+    from seqlab.lm.estimate import read_lines
 
-    try:
-        with open_text(path) as f:
-            return [line.rstrip("\n") for line in f]
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not valid UTF-8 text ({e})") from e
+    return list(read_lines(path))
 
 
 def _train(args: argparse.Namespace) -> int:

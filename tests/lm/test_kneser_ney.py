@@ -43,6 +43,7 @@ def test_discounts_from_count_of_counts_by_hand() -> None:
         discounts_from_counts(np.array([1, 1, 2, 4]))
 
 
+@pytest.mark.filterwarnings("ignore:Kneser-Ney order")
 def test_adjusted_counts_by_hand() -> None:
     counts = count_text(["a b c", "d b c"], TrainConfig(order=3))
     adj = adjusted_counts(counts)
