@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lm = subparsers.add_parser(
         "lm",
         help="n-gram language models (train, ppl, score, query)",
-        description=__doc__.splitlines()[0].strip("`"),
+        description="Train, evaluate and query n-gram language models (ARPA files).",
+        epilog="examples:\n" + __doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = lm.add_subparsers(dest="lm_command", metavar="ACTION", required=True)
 

@@ -107,3 +107,17 @@ def test_zero_probabilities_are_counted_apart(tmp_path: Path) -> None:
     stats = lm.perplexity(["a a"])  # p(a | a) = 0 under MLE
     assert stats.zeroprobs == 1 and stats.oovs == 0
     assert math.isfinite(stats.ppl)
+
+
+def test_char_lm_states_for_ocr(emma_sentences: list[str]) -> None:
+    """A character LM scores with the same states a CTC/OCR beam search would use."""
+    lm = train_lm(emma_sentences[:200], TrainConfig(order=6, unit="char", smoothing="witten-bell"))
+    text = "she was happy"
+    state, total = lm.begin_state(), 0.0
+    for ch in text:
+        state, logp = lm.advance(state, "|" if ch == " " else ch)
+        total += logp
+    _, end = lm.advance(state, "</s>")
+    assert total + end == pytest.approx(lm.score(text), abs=1e-9)
+    assert lm.tokenize(text)[3] == "|"
+    assert lm.score("she was happy") > lm.score("she wos hapqy")
