@@ -19,6 +19,7 @@ has a backoff), so equal states mean equal futures and states can key dictionari
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -243,13 +244,17 @@ class NGramLM:
         """Empty context (scores without ``<s>``, like kenlm's NullContextWrite)."""
         return ()
 
-    def _lists(self) -> tuple[list[list[float]], list[list[float]], list[list[bool]]]:
-        """Python lists of the tables for scalar access (built on the first :meth:`advance`)."""
+    def _lists(self) -> tuple[list[array], list[array], list[array]]:
+        """Compact ``array.array`` copies of the tables for fast scalar access in :meth:`advance`.
+
+        Built on the first call (a memory copy, 8 bytes per value); indexing them is several
+        times cheaper than indexing numpy arrays one element at a time.
+        """
         if self._scalar is None:
             self._scalar = (
-                [p.tolist() for p in self._logprob],
-                [b.tolist() for b in self._logbackoff],
-                [u.tolist() for u in self._useful],
+                [array("d", p.astype(np.float64).tobytes()) for p in self._logprob],
+                [array("d", b.astype(np.float64).tobytes()) for b in self._logbackoff],
+                [array("b", u.astype(np.int8).tobytes()) for u in self._useful],
             )
         return self._scalar
 
