@@ -25,6 +25,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 __all__ = [
     "BAND_OVERHEAD",
     "CHUNK_FRAMES",
+    "WORKSPACE_LIMIT_BYTES",
     "analyze",
     "MelPlan",
     "derived",
@@ -45,6 +46,9 @@ BAND_OVERHEAD = 256
 # enough that the chunk's scratch buffers are reused from call to call instead of being
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
+
+# largest scratch buffer a thread keeps between calls; bigger requests get a fresh tensor
+WORKSPACE_LIMIT_BYTES = 64 << 20
 
 _DERIVED: WeakIdKeyDictionary = WeakIdKeyDictionary()
 _WORKSPACE = threading.local()
@@ -256,8 +260,10 @@ def workspace(
     numel: int, dtype: torch.dtype, device: torch.device, slot: str = "analyze"
 ) -> torch.Tensor:
     """A flat scratch tensor of at least ``numel`` elements, reused by this thread on the CPU
-    for the named ``slot`` (other devices have caching allocators: a new tensor)."""
-    if device.type != "cpu":
+    for the named ``slot`` up to :data:`WORKSPACE_LIMIT_BYTES` (other devices have caching
+    allocators, and bigger requests are rare: a new tensor)."""
+    too_big = numel * torch.empty((), dtype=dtype).element_size() > WORKSPACE_LIMIT_BYTES
+    if device.type != "cpu" or too_big:
         return torch.empty(numel, dtype=dtype, device=device)
     pool = _WORKSPACE.__dict__.setdefault("pool", {})
     key = (slot, dtype, device)
