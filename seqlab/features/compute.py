@@ -315,7 +315,7 @@ def _prepare(
     if waveforms.dim() == 0:
         raise FeatureError("waveforms must have shape (N,) or (B, N), got a scalar")
     lead = tuple(waveforms.shape[:-1])
-    flat = waveforms.reshape(-1, waveforms.shape[-1])
+    flat = waveforms.reshape(math.prod(lead), waveforms.shape[-1])
     if lengths is not None:
         lengths = torch.as_tensor(lengths, device=waveforms.device).reshape(-1)
     flat, lens = check_waveforms(flat, lengths, config, sample_rate)
@@ -439,7 +439,17 @@ def mfcc(
     mels, energy, counts = _analyze(
         flat, lens, config, window, mel_weights, dither, generator, mel=True
     )
-    logmel = _log(mels, counts, config)
+    feats = _cepstra(_log(mels, counts, config), energy, config, dct)
+    return _finish(feats, counts, lead)
+
+
+def _cepstra(
+    logmel: torch.Tensor,
+    energy: torch.Tensor | None,
+    config: FeatureConfig,
+    dct: torch.Tensor | None,
+) -> torch.Tensor:
+    """Liftered DCT of log mel energies ``(..., M) -> (..., n_mfcc)``, C0 := log-energy."""
     basis = _default_buffers(config)[2] if dct is None else dct
     if not _needs_grad(logmel, basis):
         basis = kernels.derived(
@@ -448,4 +458,4 @@ def mfcc(
     feats = logmel @ basis.to(device=logmel.device, dtype=logmel.dtype)
     if energy is not None:
         feats[..., 0] = energy  # in place is fine: feats is a fresh matmul output
-    return _finish(feats, counts, lead)
+    return feats

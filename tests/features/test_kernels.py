@@ -90,3 +90,8 @@ def test_in_place_buffer_changes_are_seen() -> None:
     c0_shift = 10.0 * torch.sqrt(torch.tensor(128.0))  # ortho DCT of a constant
     torch.testing.assert_close(after[..., 0] - before[..., 0], c0_shift.expand(1, 32))
     torch.testing.assert_close(after[..., 1:], before[..., 1:], rtol=1e-4, atol=1e-3)
+
+
+def test_empty_waveform_gives_no_frames() -> None:
+    feats, frames = Fbank("kaldi", dither=0.0).eval()(torch.zeros(1, 0))
+    assert feats.shape == (1, 0, 23) and frames.tolist() == [0]
