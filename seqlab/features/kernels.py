@@ -245,7 +245,10 @@ def power_to_db_(
 ) -> torch.Tensor:
     """In-place :func:`seqlab.features.functional.power_to_db` of ``(B, T, D)`` power with
     ``(B,)`` valid frame counts (the ``top_db`` peak is per utterance over valid frames)."""
-    x.clamp_min_(amin).log10_().mul_(10.0).sub_(10.0 * math.log10(max(amin, ref)))
+    x.clamp_min_(amin).log10_().mul_(10.0)
+    offset = 10.0 * math.log10(max(amin, ref))
+    if offset:
+        x.sub_(offset)
     if top_db is None or x.numel() == 0:
         return x
     frame_peak = x.amax(dim=-1)
