@@ -5,7 +5,7 @@ is timed in the same run; contenders are interleaved round by round (each round 
 contender once) and each keeps its best round, so a load change on a shared machine hits all
 of them alike. Ratios are seqlab over the reference.
 
-    .venv/bin/python bench/features.py [--repeats 5] [--threads N] [--device cuda]
+    .venv/bin/python bench/features.py [--repeats 5] [--threads N] [--settle 0.5] [--device cuda]
 """
 
 from __future__ import annotations
@@ -29,13 +29,21 @@ def _best(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lam
     return best
 
 
-def _interleaved(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Best wall time of each contender over ``rounds`` rounds that run every contender once."""
+def _interleaved(
+    contenders: dict[str, Callable[[], object]], rounds: int, settle: float
+) -> dict[str, float]:
+    """Best wall time of each contender over ``rounds`` rounds that run every contender once.
+
+    Each timing starts ``settle`` seconds after the previous contender finished: thread pools
+    busy-wait for a while after their last task (numpy's OpenBLAS threads after librosa, the
+    OpenMP team after torch), and a contender started right away shares the cores with them.
+    """
     for fn in contenders.values():
         fn()  # warm-up: caches, plans, allocator
     best = dict.fromkeys(contenders, float("inf"))
     for _ in range(rounds):
         for name, fn in contenders.items():
+            time.sleep(settle)
             start = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
@@ -46,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timing")
     parser.add_argument(
         "--device", default="cpu", help="also time a 64 x 15 s batch on this device"
     )
@@ -94,6 +103,7 @@ def main() -> None:
                 "ta batch": lambda: tm(padded),
             },
             args.repeats,
+            args.settle,
         )
         speed = {name: audio_s / t for name, t in times.items()}
         rows += [

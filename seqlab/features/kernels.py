@@ -264,14 +264,17 @@ def workspace(
 ) -> torch.Tensor:
     """A flat scratch tensor of at least ``numel`` elements, reused by this thread on the CPU
     for the named ``slot`` up to :data:`WORKSPACE_LIMIT_BYTES` (other devices have caching
-    allocators, and bigger requests are rare: a new tensor)."""
+    allocators, and bigger requests are rare: a new tensor). The reused tensor is a normal
+    (not inference) tensor, so it serves calls inside and outside ``torch.inference_mode``."""
     too_big = numel * torch.empty((), dtype=dtype).element_size() > WORKSPACE_LIMIT_BYTES
     if device.type != "cpu" or too_big:
         return torch.empty(numel, dtype=dtype, device=device)
     pool = _WORKSPACE.__dict__.setdefault("pool", {})
     key = (slot, dtype, device)
     if key not in pool or pool[key].numel() < numel:
-        pool[key] = torch.empty(numel, dtype=dtype, device=device)
+        # a normal tensor: one made under inference_mode could not be written outside it
+        with torch.inference_mode(False):
+            pool[key] = torch.empty(numel, dtype=dtype, device=device)
     return pool[key]
 
 

@@ -95,3 +95,25 @@ def test_in_place_buffer_changes_are_seen() -> None:
 def test_empty_waveform_gives_no_frames() -> None:
     feats, frames = Fbank("kaldi", dither=0.0).eval()(torch.zeros(1, 0))
     assert feats.shape == (1, 0, 23) and frames.tolist() == [0]
+
+
+def test_scratch_made_under_inference_mode_serves_grad_free_calls() -> None:
+    """A thread's reused scratch buffers, first allocated under ``torch.inference_mode``, can
+    be written by a later ``torch.no_grad`` call (and the results agree)."""
+    import threading
+
+    wav = torch.randn(2, 48000, generator=torch.Generator().manual_seed(4)) * 0.1
+    module = Fbank("kaldi", dither=0.0).eval()
+    results: list[torch.Tensor] = []
+
+    def run() -> None:  # a fresh thread: its scratch pool starts empty
+        with torch.inference_mode():
+            results.append(module(wav)[0].clone())
+        with torch.no_grad():
+            results.append(module(wav)[0])
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert len(results) == 2
+    torch.testing.assert_close(results[1], results[0], rtol=0, atol=0)
