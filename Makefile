@@ -30,7 +30,8 @@ test-slow: $(STAMP)
 	$(PYTHON) -m pytest -m slow $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PYTHON) -m ruff check seqlab tests bench
+	$(PYTHON) -m ruff check seqlab tests bench recipes
+	$(PYTHON) -m ruff format --check seqlab tests bench recipes
 
 clean:
 	rm -rf build *.egg-info .pytest_cache

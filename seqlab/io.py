@@ -20,7 +20,9 @@ class TableFormatError(ValueError):
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"
+) -> Iterator[IO]:
     """Open a temporary file beside ``path`` and rename it over ``path`` only on success.
 
     ``path == "-"`` writes to standard output instead (text mode only). On an exception the
