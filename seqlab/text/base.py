@@ -31,20 +31,26 @@ class Tokenizer(ABC):
 
     kind: str = ""  # name stored in saved files, used by :func:`load_tokenizer`
 
-    @property
-    @abstractmethod
-    def tokens(self) -> list[str]:
-        """The token string of every id, ``tokens[i]`` for id ``i``."""
+    # Set by every subclass's constructor: the token of each id, the blank id (None if there
+    # is none) and the id that out-of-vocabulary input maps to.
+    _tokens: list[str]
+    _blank_id: int | None
+    _unk_id: int
 
     @property
-    @abstractmethod
+    def tokens(self) -> list[str]:
+        """The token string of every id, ``tokens[i]`` for id ``i`` (a copy)."""
+        return list(self._tokens)
+
+    @property
     def blank_id(self) -> int | None:
         """Id of the CTC blank (0 for tokenizers built by seqlab), ``None`` if there is none."""
+        return self._blank_id
 
     @property
-    @abstractmethod
     def unk_id(self) -> int:
         """Id that out-of-vocabulary input maps to."""
+        return self._unk_id
 
     @abstractmethod
     def encode(self, text: str) -> list[int]:
@@ -61,13 +67,13 @@ class Tokenizer(ABC):
     @property
     def vocab_size(self) -> int:
         """Number of ids, blank and unk included (the output size of a CTC model)."""
-        return len(self.tokens)
+        return len(self._tokens)
 
     def id_to_token(self, index: int) -> str:
         """Token string of id ``index``."""
         if not 0 <= index < self.vocab_size:
             raise TokenizerError(f"id {index} out of range [0, {self.vocab_size})")
-        return self.tokens[index]
+        return self._tokens[index]
 
     def token_to_id(self, token: str) -> int:
         """Id of a token string (:attr:`unk_id` if it is not in the vocabulary)."""
@@ -76,7 +82,7 @@ class Tokenizer(ABC):
     def _token_index(self) -> dict[str, int]:
         index = self.__dict__.get("_token_index_cache")
         if index is None:
-            index = {tok: i for i, tok in enumerate(self.tokens)}
+            index = {tok: i for i, tok in enumerate(self._tokens)}
             self.__dict__["_token_index_cache"] = index
         return index
 

@@ -123,22 +123,6 @@ class SentencePieceTokenizer(Tokenizer):
             f.write(self._proto)
 
     @property
-    def tokens(self) -> list[str]:
-        return list(self._tokens)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self._tokens)
-
-    @property
-    def blank_id(self) -> int | None:
-        return self._blank_id
-
-    @property
-    def unk_id(self) -> int:
-        return self._unk_id
-
-    @property
     def processor(self) -> sentencepiece.SentencePieceProcessor:
         """The underlying ``SentencePieceProcessor`` (sampling, n-best...)."""
         return self._sp

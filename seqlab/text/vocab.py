@@ -38,22 +38,6 @@ class VocabTokenizer(Tokenizer):
         self._unk_id = index[unk]
         self._index = index
 
-    @property
-    def tokens(self) -> list[str]:
-        return list(self._tokens)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self._tokens)
-
-    @property
-    def blank_id(self) -> int | None:
-        return self._blank_id
-
-    @property
-    def unk_id(self) -> int:
-        return self._unk_id
-
     def _token_index(self) -> dict[str, int]:
         return self._index
 
