@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
+from seqlab.features import cpu_kernels
+
 __all__ = [
     "BAND_OVERHEAD",
     "CHUNK_FRAMES",
@@ -42,10 +44,20 @@ __all__ = [
 # few thousand frames costs a few microseconds of fixed overhead
 BAND_OVERHEAD = 256
 
+# a dense filterbank product is this many times cheaper per multiply-add than the band plan's
+# thin products (measured with MKL on 2048-frame chunks): below that ratio the mel product of a
+# contiguous power spectrum runs dense (the Kaldi bank: 257 x 23)
+DENSE_ADVANTAGE = 4
+
 # frames per chunk on the CPU: big enough to amortize the per-chunk Python overhead, small
 # enough that the chunk's scratch buffers are reused from call to call instead of being
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
+
+# the fused power + mel kernel (cpu_kernels.mel_energies) keeps a block's transposed power
+# spectra in L1; above this many bins it does not fit, and a power pass plus matrix products
+# runs instead
+FUSED_MEL_MAX_FREQS = 513
 
 # largest scratch buffer a thread keeps between calls; bigger requests get a fresh tensor
 WORKSPACE_LIMIT_BYTES = 64 << 20
@@ -154,13 +166,16 @@ class MelPlan:
     whose weights are zero outside the bin range. ``weights[i]`` is band ``i``'s
     ``(filters, bins)`` block of the transposed filterbank; ``doubled[i]`` the same with each
     bin's weight repeated for the squared real and imaginary parts of an interleaved complex
-    spectrum.
+    spectrum. ``matrix`` is the contiguous ``(F, M)`` filterbank and ``dense`` says whether a
+    dense product with it beats the band plan.
     """
 
     num_filters: int
     bands: tuple[tuple[int, int, int, int], ...]
     weights: tuple[torch.Tensor, ...]
     doubled: tuple[torch.Tensor, ...]
+    matrix: torch.Tensor
+    dense: bool
 
 
 def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) -> MelPlan:
@@ -171,7 +186,10 @@ def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) ->
         bands = _bands(weights.detach().cpu())
         blocks = tuple(w[m0:m1, lo:hi].contiguous() for m0, m1, lo, hi in bands)
         doubled = tuple(b.repeat_interleave(2, dim=1) for b in blocks)
-        return MelPlan(w.shape[0], bands, blocks, doubled)
+        band_cost = sum((m1 - m0) * (hi - lo) + BAND_OVERHEAD for m0, m1, lo, hi in bands)
+        dense = weights.shape[0] * weights.shape[1] <= DENSE_ADVANTAGE * band_cost
+        matrix = w.t().contiguous()
+        return MelPlan(w.shape[0], bands, blocks, doubled, matrix, dense)
 
     return derived(weights, ("mel_plan", dtype, device), build)
 
@@ -229,6 +247,25 @@ def mel_energies(
         else:
             out[m0:m1].zero_()
     return out
+
+
+def mel_from_power(
+    power: torch.Tensor, plan: MelPlan, out: torch.Tensor, scratch: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``power @ filterbank`` of a contiguous real ``(R, F)`` spectrum into the contiguous
+    ``(R, M)`` ``out`` (returned): one dense product, or the band plan into the ``(M, R)``
+    ``scratch`` (allocated when ``None``) and a transposing copy."""
+    if plan.dense:
+        return torch.mm(power, plan.matrix, out=out)
+    r = power.shape[0]
+    if scratch is None:
+        scratch = torch.empty(plan.num_filters, r, dtype=power.dtype, device=power.device)
+    for block, (m0, m1, lo, hi) in zip(plan.weights, plan.bands):
+        if hi > lo:
+            torch.mm(block, power[:, lo:hi].t(), out=scratch[m0:m1])
+        else:
+            scratch[m0:m1].zero_()
+    return out.copy_(scratch.t())
 
 
 def log_(x: torch.Tensor, floor: float) -> torch.Tensor:
@@ -327,6 +364,21 @@ def analyze(
     energies = torch.empty(batch, t_max, dtype=dtype, device=device) if energy else None
     if batch == 0 or t_max == 0:
         return values, energies
+    if cpu_kernels.usable(frames):
+        _analyze_fused(
+            frames,
+            window,
+            plan,
+            values,
+            energies,
+            n_fft=n_fft,
+            power=power,
+            preemphasis=preemphasis,
+            remove_dc_offset=remove_dc_offset,
+            energy=energy,
+            chunk_frames=chunk_frames or CHUNK_FRAMES,
+        )
+        return values, energies
     if chunk_frames is None:
         chunk_frames = CHUNK_FRAMES if device.type == "cpu" else batch * t_max
     cap = min(chunk_frames, batch * t_max)  # a chunk's frames, at most
@@ -359,3 +411,85 @@ def analyze(
             result = mel_energies(spec, plan, power, out=out_space[: n * dim].view(dim, n))
             values[rows, span] = result.view(dim, b, t).permute(1, 2, 0)
     return values, energies
+
+
+def _frame_source(frames: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """``(signal, row_stride, hop)``: a 1-D contiguous tensor over the samples of ``(B, T, W)``
+    frames such that frame ``(b, t)`` is ``signal[b * row_stride + t * hop:][:W]`` (the frames'
+    own storage for an ``unfold`` view of a contiguous batch, else a contiguous copy)."""
+    if frames.stride(-1) != 1 or frames.stride(0) < 0 or frames.stride(1) < 0:
+        frames = frames.contiguous()
+    batch, t_max, wlen = frames.shape
+    row_stride, hop = frames.stride(0), frames.stride(1)
+    total = (batch - 1) * row_stride + (t_max - 1) * hop + wlen
+    signal = torch.as_strided(frames, (total,), (1,), frames.storage_offset())
+    return signal, row_stride, hop
+
+
+def _region(x: torch.Tensor, rows: slice, span: slice) -> torch.Tensor:
+    """The chunk ``x[rows, span]`` of a contiguous ``(B, T, ...)`` tensor as a ``(n, ...)``
+    view (a chunk is whole rows or a piece of one row, so it is contiguous)."""
+    part = x[rows, span]
+    return part.view(part.shape[0] * part.shape[1], *part.shape[2:])
+
+
+def _analyze_fused(
+    frames: torch.Tensor,
+    window: torch.Tensor,
+    plan: MelPlan | None,
+    values: torch.Tensor,
+    energies: torch.Tensor | None,
+    *,
+    n_fft: int,
+    power: float,
+    preemphasis: float,
+    remove_dc_offset: bool,
+    energy: str | None,
+    chunk_frames: int,
+) -> None:
+    """:func:`analyze` on the CPU with the numba kernels of :mod:`cpu_kernels`: per chunk, one
+    fused pass writes the rFFT input, torch's rFFT, one pass to a contiguous power spectrum,
+    and the mel product straight into ``values``."""
+    batch, t_max, wlen = frames.shape
+    signal, row_stride, hop = _frame_source(frames)
+    win = window.detach().to(torch.float64).numpy()
+    num_freqs = n_fft // 2 + 1
+    dim = values.shape[-1]
+    cap = min(chunk_frames, batch * t_max)
+    bank = None
+    if plan is not None and num_freqs <= FUSED_MEL_MAX_FREQS:
+        bank = derived(plan.matrix, ("sparse",), lambda: cpu_kernels.sparse_filterbank(plan.matrix))
+    per_frame = n_fft + (num_freqs + dim if plan is not None and bank is None else 0)
+    space = workspace(cap * per_frame, frames.dtype, frames.device)
+    energy64 = workspace(cap, torch.float64, frames.device, slot="energy") if energy else None
+    for rows, span in _chunks(batch, t_max, chunk_frames):
+        n = (rows.stop - rows.start) * (span.stop - span.start)
+        buf = space[: n * n_fft].view(n, n_fft)
+        sink = energy64[:n] if energy64 is not None else None
+        cpu_kernels.fill_frames(
+            signal,
+            row_stride,
+            hop,
+            rows,
+            span,
+            win,
+            buf,
+            preemphasis=preemphasis,
+            remove_dc_offset=remove_dc_offset,
+            energy=energy,
+            energy_out=sink,
+        )
+        if energies is not None:
+            _region(energies, rows, span).copy_(sink)
+        spec = torch.fft.rfft(buf)
+        out = _region(values, rows, span)
+        if plan is None:
+            cpu_kernels.power_spectrum(spec, power, out)
+        elif bank is not None:
+            cpu_kernels.mel_energies(spec, power, bank, out)
+        else:
+            rest = space[cap * n_fft :]
+            spectrum = rest[: n * num_freqs].view(n, num_freqs)
+            cpu_kernels.power_spectrum(spec, power, spectrum)
+            scratch = rest[cap * num_freqs : cap * num_freqs + n * dim].view(dim, n)
+            mel_from_power(spectrum, plan, out, scratch)

@@ -1,0 +1,321 @@
+"""Fused per-frame CPU kernels (numba) for the inference path of :mod:`seqlab.features.kernels`.
+
+torch runs each step of the frame processing (mean, subtract, pre-emphasis, window, energy) as
+its own pass over a chunk, with a thread-team fork and join per pass. These kernels do one frame
+at a time in registers and L1: :func:`fill_frames` reads the frame from the batch once and
+writes the windowed, zero-padded rFFT input once; :func:`mel_energies` turns the interleaved
+complex rFFT output of a block of frames into mel energies without writing a power spectrum
+(used up to :data:`seqlab.features.kernels.FUSED_MEL_MAX_FREQS` bins), and
+:func:`power_spectrum` writes a contiguous power spectrum for the plain spectrogram and for
+larger FFTs (whose mel product then runs as matrix products). The rFFT itself stays with torch
+(MKL).
+
+Arithmetic inside a frame is float64 (rounded once to the output dtype): the mean of a
+constant frame is exact, so digital silence with any DC offset leaves exactly zero (Kaldi's log
+floor), and float32 audio with a DC offset keeps full precision without a second mean pass,
+however the compiler reassociates the sums.
+
+Threads: each kernel has a serial and a ``parallel=True`` build. The parallel build runs on
+numba's threading layer with as many threads as ``torch.get_num_threads()``; calls are
+serialized by a lock (numba's ``workqueue`` layer must not be entered from two threads at
+once). A process forked after the parent has started those threads (a DataLoader worker) uses
+the serial build: GNU OpenMP cannot start a team in such a child. ``SEQLAB_NUMBA=0`` in the
+environment, or :data:`ENABLED` set to ``False``, routes everything to the torch kernels.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import types
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+__all__ = [
+    "ENABLED",
+    "MIN_PARALLEL_FRAMES",
+    "MEL_BLOCK",
+    "usable",
+    "fill_frames",
+    "power_spectrum",
+    "SparseFilterbank",
+    "sparse_filterbank",
+    "mel_energies",
+]
+
+# use the numba kernels where they apply (CPU, float32/float64, no autograd)
+ENABLED = os.environ.get("SEQLAB_NUMBA", "1") not in ("0", "false", "no")
+
+# below this many frames a chunk runs on the calling thread only (a thread team's start-up
+# costs as much as a few dozen frames)
+MIN_PARALLEL_FRAMES = 64
+
+ENERGY_NONE, ENERGY_RAW, ENERGY_PROCESSED = 0, 1, 2
+
+_LOCK = threading.Lock()
+_PARALLEL_PID: int | None = None  # the process whose numba thread team is running
+_KERNELS: dict[str, tuple[Callable, Callable]] = {}
+
+try:
+    import numba
+    from numba import prange
+except Exception:  # pragma: no cover - numba ships with librosa; without it the torch path runs
+    numba = None
+    prange = range
+
+
+def usable(tensor: torch.Tensor) -> bool:
+    """Whether the numba kernels handle ``tensor``'s frames (CPU float32/float64)."""
+    return (
+        ENABLED
+        and numba is not None
+        and tensor.device.type == "cpu"
+        and tensor.dtype in (torch.float32, torch.float64)
+    )
+
+
+def _fill_frames_py(
+    signal, row_stride, hop, b0, t0, nt, window, preemphasis, remove_dc, energy_kind, out, energy
+):
+    # float64 arithmetic: the result is accurate to the output dtype even with a large DC
+    # offset and however the compiler reassociates the sums, and a constant frame (digital
+    # silence with any offset) centres to exactly zero
+    n, n_fft = out.shape
+    w = window.shape[0]
+    a = preemphasis
+    for i in prange(n):
+        start = (b0 + i // nt) * row_stride + (t0 + i % nt) * hop
+        x = signal[start : start + w]
+        row = out[i]
+        m = 0.0
+        if remove_dc:
+            s = 0.0
+            for k in range(w):
+                s += x[k]
+            m = s / w
+        if energy_kind == 1:
+            e = 0.0
+            for k in range(w):
+                d = x[k] - m
+                e += d * d
+            energy[i] = e
+        if a != 0.0:
+            row[0] = (1.0 - a) * (x[0] - m) * window[0]
+            for k in range(1, w):
+                row[k] = ((x[k] - m) - a * (x[k - 1] - m)) * window[k]
+        else:
+            for k in range(w):
+                row[k] = (x[k] - m) * window[k]
+        for k in range(w, n_fft):
+            row[k] = 0.0
+        if energy_kind == 2:
+            e = 0.0
+            for k in range(w):
+                v = np.float64(row[k])
+                e += v * v
+            energy[i] = e
+
+
+def _power_spectrum_py(spec, power, out):
+    n, num_freqs = out.shape
+    for i in prange(n):
+        src = spec[i]
+        dst = out[i]
+        if power == 2.0:
+            for k in range(num_freqs):
+                dst[k] = src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]
+        elif power == 1.0:
+            for k in range(num_freqs):
+                dst[k] = np.sqrt(src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1])
+        else:
+            half = power / 2.0
+            for k in range(num_freqs):
+                dst[k] = (src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]) ** half
+
+
+# frames per block of :func:`mel_energies`: the block's power spectra are transposed so that the
+# filterbank products run across frames in SIMD lanes (16 float32 lanes of AVX-512)
+MEL_BLOCK = 16
+
+
+def _mel_energies_py(spec, power, first, stop, offset, weights, out):
+    # power spectra of MEL_BLOCK frames, transposed to (bins, frames): each filter weight then
+    # multiplies a whole row of frames, with no short per-filter reductions
+    n = spec.shape[0]
+    num_freqs = spec.shape[1] // 2
+    num_filters = first.shape[0]
+    blocks = (n + MEL_BLOCK - 1) // MEL_BLOCK
+    for blk in prange(blocks):
+        i0 = blk * MEL_BLOCK
+        count = min(MEL_BLOCK, n - i0)
+        pt = np.zeros((num_freqs, MEL_BLOCK), dtype=out.dtype)
+        acc = np.empty((num_filters, MEL_BLOCK), dtype=out.dtype)
+        for f in range(count):
+            src = spec[i0 + f]
+            for k in range(num_freqs):
+                p = src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]
+                if power == 1.0:
+                    p = np.sqrt(p)
+                elif power != 2.0:
+                    p = p ** (power / 2.0)
+                pt[k, f] = p
+        for j in range(num_filters):
+            row = acc[j]
+            row[:] = 0.0
+            base = offset[j] - first[j]
+            for k in range(first[j], stop[j]):
+                weight = weights[base + k]
+                column = pt[k]
+                for f in range(MEL_BLOCK):
+                    row[f] += weight * column[f]
+        for f in range(count):
+            dst = out[i0 + f]
+            for j in range(num_filters):
+                dst[j] = acc[j, f]
+
+
+def _builds(name: str, source: Callable) -> tuple[Callable, Callable]:
+    """The ``(serial, parallel)`` numba builds of ``source`` (compiled on first call, cached
+    on disk). Reassociation lets the sums vectorize; no NaN/inf assumptions are made."""
+    if name not in _KERNELS:
+        opts = {"nogil": True, "cache": True, "fastmath": {"reassoc", "contract"}}
+        # numba's on-disk cache is keyed by the function's qualified name, not by the build
+        # options: the parallel build compiles a renamed copy, or one build would load the
+        # other's machine code (and a "serial" call would start a thread team)
+        twin = types.FunctionType(
+            source.__code__, source.__globals__, source.__name__ + "_parallel"
+        )
+        twin.__qualname__ = source.__qualname__ + "_parallel"
+        _KERNELS[name] = (
+            numba.njit(parallel=False, **opts)(source),
+            numba.njit(parallel=True, **opts)(twin),
+        )
+    return _KERNELS[name]
+
+
+def _run(name: str, source: Callable, frames: int, *args) -> None:
+    """Run kernel ``name`` on the calling thread or on a thread team of torch's size."""
+    global _PARALLEL_PID
+    serial, parallel = _builds(name, source)
+    threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    pid = os.getpid()
+    if threads < 2 or frames < MIN_PARALLEL_FRAMES or _PARALLEL_PID not in (None, pid):
+        serial(*args)
+        return
+    with _LOCK:
+        _PARALLEL_PID = pid
+        numba.set_num_threads(threads)
+        parallel(*args)
+
+
+def _flat(x: torch.Tensor) -> np.ndarray:
+    return x.detach().numpy()
+
+
+def fill_frames(
+    signal: torch.Tensor,
+    row_stride: int,
+    hop: int,
+    rows: slice,
+    span: slice,
+    window: np.ndarray,
+    out: torch.Tensor,
+    *,
+    preemphasis: float,
+    remove_dc_offset: bool,
+    energy: str | None,
+    energy_out: torch.Tensor | None,
+) -> None:
+    """Windowed, zero-padded rFFT input of a chunk of frames.
+
+    Args:
+        signal: 1-D contiguous samples; frame ``t`` of row ``b`` is
+            ``signal[b * row_stride + t * hop :][:W]`` with ``W = len(window)``.
+        rows, span: the chunk: rows ``rows`` (step 1) times frames ``span`` of each row.
+        window: ``(W,)`` float64 window (any input scale folded in).
+        out: ``(n, n_fft)`` contiguous buffer, ``n = len(rows) * len(span)`` frames in row-major
+            order; receives ``window * preemphasis(frame - mean)`` and zeros after ``W``.
+        preemphasis, remove_dc_offset: as :func:`seqlab.features.kernels.fill_frames`.
+        energy: ``"raw"`` (``sum (frame - mean) ** 2``, in signal units), ``"processed"``
+            (``sum out ** 2``) or ``None``.
+        energy_out: ``(n,)`` float64, receives the energy when ``energy`` is set.
+    """
+    n = out.shape[0]
+    nt = span.stop - span.start
+    kind = {None: ENERGY_NONE, "raw": ENERGY_RAW, "processed": ENERGY_PROCESSED}[energy]
+    sink = _flat(energy_out) if energy_out is not None else np.empty(0)
+    _run(
+        "fill_frames",
+        _fill_frames_py,
+        n,
+        _flat(signal),
+        row_stride,
+        hop,
+        rows.start,
+        span.start,
+        nt,
+        window,
+        float(preemphasis),
+        bool(remove_dc_offset),
+        kind,
+        _flat(out),
+        sink,
+    )
+
+
+def power_spectrum(spec: torch.Tensor, power: float, out: torch.Tensor) -> torch.Tensor:
+    """``|spec| ** power`` of a complex ``(n, F)`` tensor into the contiguous real ``(n, F)``
+    ``out`` (returned)."""
+    view = torch.view_as_real(spec).reshape(spec.shape[0], -1)
+    _run("power_spectrum", _power_spectrum_py, spec.shape[0], _flat(view), float(power), _flat(out))
+    return out
+
+
+class SparseFilterbank(NamedTuple):
+    """A ``(F, M)`` filterbank by filter: filter ``j`` weighs bins ``first[j]:stop[j]`` with
+    ``weights[offset[j]:offset[j] + stop[j] - first[j]]``."""
+
+    first: np.ndarray
+    stop: np.ndarray
+    offset: np.ndarray
+    weights: np.ndarray
+
+
+def sparse_filterbank(matrix: torch.Tensor) -> SparseFilterbank:
+    """:class:`SparseFilterbank` of a ``(F, M)`` filterbank (weights in its dtype)."""
+    dense = matrix.detach().cpu().numpy()
+    nonzero = dense != 0
+    num_freqs, num_filters = dense.shape
+    has = nonzero.any(axis=0)
+    first = np.where(has, nonzero.argmax(axis=0), 0).astype(np.int64)
+    stop = np.where(has, num_freqs - nonzero[::-1].argmax(axis=0), 0).astype(np.int64)
+    sizes = stop - first
+    offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    weights = np.concatenate(
+        [dense[first[j] : stop[j], j] for j in range(num_filters)] + [dense[:0, 0]]
+    )
+    return SparseFilterbank(first, stop, offset, np.ascontiguousarray(weights))
+
+
+def mel_energies(
+    spec: torch.Tensor, power: float, bank: SparseFilterbank, out: torch.Tensor
+) -> torch.Tensor:
+    """``|spec| ** power @ filterbank`` of a complex ``(n, F)`` tensor into the contiguous
+    ``(n, M)`` ``out`` (returned), in one pass with no power spectrum in memory."""
+    view = torch.view_as_real(spec).reshape(spec.shape[0], -1)
+    _run(
+        "mel_energies",
+        _mel_energies_py,
+        spec.shape[0],
+        _flat(view),
+        float(power),
+        bank.first,
+        bank.stop,
+        bank.offset,
+        bank.weights,
+        _flat(out),
+    )
+    return out

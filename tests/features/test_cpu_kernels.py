@@ -1,0 +1,193 @@
+"""The fused numba CPU kernels (seqlab.features.cpu_kernels) against the torch kernels and
+plain float64 arithmetic; serial vs parallel builds, threads and forked processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from seqlab.features import MFCC, Fbank, Spectrogram, cpu_kernels, kernels
+from seqlab.features import functional as F
+
+pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not installed")
+
+
+@pytest.fixture
+def use_numba(monkeypatch):
+    """``use_numba(flag)`` routes the CPU inference path to the numba or the torch kernels."""
+
+    def set_flag(flag: bool) -> None:
+        monkeypatch.setattr(cpu_kernels, "ENABLED", flag)
+
+    return set_flag
+
+
+def _batch(seed: int = 0, dc: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([24000, 16001, 400, 9999])
+    wav = torch.randn(4, 24000, generator=g) * 0.1 + dc
+    wav[1, 3000:4000] = dc  # a stretch of digital silence with an offset
+    return wav, lengths
+
+
+MODULES = [
+    lambda: Fbank("kaldi", dither=0.0),
+    lambda: Fbank("kaldi", dither=0.0, use_energy=True),
+    lambda: Fbank("kaldi", dither=0.0, use_energy=True, raw_energy=False, power=1.0),
+    lambda: Fbank("kaldi", dither=0.0, preemphasis=0.0, remove_dc_offset=False, snip_edges=False),
+    lambda: MFCC("kaldi", dither=0.0),
+    lambda: Spectrogram("kaldi", dither=0.0),
+    lambda: MFCC("librosa", sample_rate=16000),
+    lambda: Fbank("librosa", sample_rate=16000, power=1.0),
+    lambda: Fbank("kaldi", dither=0.0, frame_length=64.0, n_mels=40),  # 1024-point FFT
+]
+
+
+@pytest.mark.parametrize("make", MODULES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_numba_path_equals_torch_path(make, dtype: torch.dtype, use_numba) -> None:
+    module = make().eval()
+    wav, lengths = _batch()
+    wav = wav.to(dtype)
+    with torch.inference_mode():
+        use_numba(False)
+        ref, ref_counts = module(wav, lengths)
+        use_numba(True)
+        ours, counts = module(wav, lengths)
+    assert torch.equal(counts, ref_counts) and ours.dtype == dtype
+    tol = 2e-3 if dtype == torch.float32 else 1e-8
+    torch.testing.assert_close(ours, ref, rtol=0, atol=tol)
+
+
+def test_fill_frames_matches_float64_arithmetic() -> None:
+    """Kaldi frame processing of DC-offset audio to float64 accuracy, and exact zeros for a
+    constant frame."""
+    g = torch.Generator().manual_seed(1)
+    wav = torch.randn(2, 4000, generator=g) * 0.01 + 0.7777
+    wav[1, :1000] = 0.7777
+    frames = wav.unfold(-1, 400, 160)
+    b, t, w = frames.shape
+    window = F.window("povey", 400, dtype=torch.float64) * 32768.0
+    out = torch.empty(b * t, 512)
+    energy = torch.empty(b * t, dtype=torch.float64)
+    signal, row_stride, hop = kernels._frame_source(frames)
+    cpu_kernels.fill_frames(
+        signal,
+        row_stride,
+        hop,
+        slice(0, b),
+        slice(0, t),
+        window.numpy(),
+        out,
+        preemphasis=0.97,
+        remove_dc_offset=True,
+        energy="raw",
+        energy_out=energy,
+    )
+    x = frames.double()
+    z = x - x.mean(dim=-1, keepdim=True)
+    y = torch.cat([z[..., :1] * 0.03, z[..., 1:] - 0.97 * z[..., :-1]], dim=-1) * window
+    got = out.view(b, t, 512)
+    assert not got[..., 400:].any()
+    torch.testing.assert_close(got[..., :400].double(), y, rtol=1e-6, atol=1e-3)
+    torch.testing.assert_close(energy.view(b, t), (z * z).sum(-1), rtol=1e-9, atol=1e-12)
+    silent = (1000 - 400) // 160 + 1
+    assert not got[1, :silent].any() and not energy.view(b, t)[1, :silent].any()
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0, 0.5])
+@pytest.mark.parametrize("n_fft,n_mels", [(512, 23), (1024, 40), (400, 80)])
+def test_fused_mel_equals_dense_product(power: float, n_fft: int, n_mels: int) -> None:
+    bank = F.mel_filterbank(n_fft, n_mels, 16000, 20.0, 7600.0, dtype=torch.float64)
+    bank[:, 3] = 0.0  # an empty filter
+    sparse = cpu_kernels.sparse_filterbank(bank)
+    g = torch.Generator().manual_seed(2)
+    n = 2 * cpu_kernels.MEL_BLOCK + 5  # a partial block
+    spec = torch.randn(n, n_fft // 2 + 1, dtype=torch.complex128, generator=g)
+    out = torch.empty(n, n_mels, dtype=torch.float64)
+    cpu_kernels.mel_energies(spec, power, sparse, out)
+    torch.testing.assert_close(out, spec.abs().pow(power) @ bank, rtol=1e-12, atol=1e-12)
+    dense = torch.zeros_like(bank)
+    for j in range(n_mels):
+        lo, hi, at = sparse.first[j], sparse.stop[j], sparse.offset[j]
+        dense[lo:hi, j] = torch.from_numpy(sparse.weights[at : at + hi - lo])
+    assert torch.equal(dense, bank)
+
+
+def test_serial_and_parallel_builds_agree(monkeypatch) -> None:
+    module = Fbank("kaldi", dither=0.0, use_energy=True).eval()
+    wav, lengths = _batch(3)
+    with torch.inference_mode():
+        monkeypatch.setattr(cpu_kernels, "MIN_PARALLEL_FRAMES", 10**9)
+        serial, _ = module(wav, lengths)
+        monkeypatch.setattr(cpu_kernels, "MIN_PARALLEL_FRAMES", 1)
+        parallel, _ = module(wav, lengths)
+    assert torch.equal(serial, parallel)
+
+
+def test_concurrent_threads_get_their_own_results() -> None:
+    module = MFCC("kaldi", dither=0.0).eval()
+    batches = [_batch(seed)[0] for seed in range(4)]
+    with torch.inference_mode():
+        expected = [module(w)[0] for w in batches]
+    results: dict[int, torch.Tensor] = {}
+
+    def run(i: int) -> None:
+        with torch.inference_mode():
+            for _ in range(3):
+                results[i] = module(batches[i])[0].clone()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, ref in enumerate(expected):
+        assert torch.equal(results[i], ref)
+
+
+def _child(queue) -> None:
+    torch.set_num_threads(1)  # as a DataLoader worker does (torch's own OpenMP needs it)
+    with torch.inference_mode():
+        feats, _ = Fbank("kaldi", dither=0.0).eval()(_batch(5)[0])
+    queue.put(feats.numpy())
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_forked_child_after_parallel_parent() -> None:
+    """A DataLoader-style forked worker computes features after the parent started numba's
+    thread team (GNU OpenMP would abort a team start in such a child)."""
+    module = Fbank("kaldi", dither=0.0).eval()
+    with torch.inference_mode():
+        parent, _ = module(_batch(5)[0])  # large enough for the parallel build
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child, args=(queue,))
+    child.start()
+    result = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(result, parent.numpy())
+
+
+def test_non_unfold_frames_are_copied() -> None:
+    """Frames that are not an ``unfold`` view of a contiguous batch (here a transposed copy)
+    give the same spectra."""
+    wav, _ = _batch(6)
+    frames = wav.unfold(-1, 400, 160)
+    odd = frames.transpose(0, 1).contiguous().transpose(0, 1)  # row stride < frame stride
+    window = F.window("povey", 400) * 32768.0
+    opts = {
+        "n_fft": 512,
+        "power": 2.0,
+        "preemphasis": 0.97,
+        "remove_dc_offset": True,
+        "energy": None,
+    }
+    a, _ = kernels.analyze(frames, window, None, **opts)
+    b, _ = kernels.analyze(odd, window, None, **opts)
+    assert torch.equal(a, b)
