@@ -15,28 +15,29 @@ constant frame is exact, so digital silence with any DC offset leaves exactly ze
 floor), and float32 audio with a DC offset keeps full precision without a second mean pass,
 however the compiler reassociates the sums.
 
-Threads: each kernel has a serial and a ``parallel=True`` build. The parallel build runs on
-numba's threading layer with as many threads as ``torch.get_num_threads()``; calls are
-serialized by a lock (numba's ``workqueue`` layer must not be entered from two threads at
-once). A process forked after the parent has started those threads (a DataLoader worker) uses
-the serial build: GNU OpenMP cannot start a team in such a child. ``SEQLAB_NUMBA=0`` in the
-environment, or :data:`ENABLED` set to ``False``, routes everything to the torch kernels.
+Threads: the kernels are compiled serial (``nogil``); :func:`map_chunks` spreads a batch's
+chunks over a small pool of Python threads, one per torch thread, each running the whole chain
+(kernel, rFFT, kernel) on its own chunk in its own scratch buffers. A second OpenMP team next to
+torch's (numba's ``parallel=True``) was slower: the two teams' idle threads spin on the same
+cores, and each hand-over between them wakes a sleeping team. The pool is rebuilt in a forked
+child. ``SEQLAB_NUMBA=0`` in the environment, or :data:`ENABLED` set to ``False``, routes
+everything to the torch kernels.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import types
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import torch
 
 __all__ = [
     "ENABLED",
-    "MIN_PARALLEL_FRAMES",
+    "map_chunks",
     "MEL_BLOCK",
     "usable",
     "fill_frames",
@@ -49,22 +50,18 @@ __all__ = [
 # use the numba kernels where they apply (CPU, float32/float64, no autograd)
 ENABLED = os.environ.get("SEQLAB_NUMBA", "1") not in ("0", "false", "no")
 
-# below this many frames a chunk runs on the calling thread only (a thread team's start-up
-# costs as much as a few dozen frames)
-MIN_PARALLEL_FRAMES = 64
-
 ENERGY_NONE, ENERGY_RAW, ENERGY_PROCESSED = 0, 1, 2
 
-_LOCK = threading.Lock()
-_PARALLEL_PID: int | None = None  # the process whose numba thread team is running
-_KERNELS: dict[str, tuple[Callable, Callable]] = {}
+T = TypeVar("T")
+_KERNELS: dict[str, Callable] = {}
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
 
 try:
     import numba
-    from numba import prange
 except Exception:  # pragma: no cover - numba ships with librosa; without it the torch path runs
     numba = None
-    prange = range
 
 
 def usable(tensor: torch.Tensor) -> bool:
@@ -86,7 +83,7 @@ def _fill_frames_py(
     n, n_fft = out.shape
     w = window.shape[0]
     a = preemphasis
-    for i in prange(n):
+    for i in range(n):
         start = (b0 + i // nt) * row_stride + (t0 + i % nt) * hop
         x = signal[start : start + w]
         row = out[i]
@@ -121,7 +118,7 @@ def _fill_frames_py(
 
 def _power_spectrum_py(spec, power, out):
     n, num_freqs = out.shape
-    for i in prange(n):
+    for i in range(n):
         src = spec[i]
         dst = out[i]
         if power == 2.0:
@@ -148,7 +145,7 @@ def _mel_energies_py(spec, power, first, stop, offset, weights, out):
     num_freqs = spec.shape[1] // 2
     num_filters = first.shape[0]
     blocks = (n + MEL_BLOCK - 1) // MEL_BLOCK
-    for blk in prange(blocks):
+    for blk in range(blocks):
         i0 = blk * MEL_BLOCK
         count = min(MEL_BLOCK, n - i0)
         pt = np.zeros((num_freqs, MEL_BLOCK), dtype=out.dtype)
@@ -177,38 +174,56 @@ def _mel_energies_py(spec, power, first, stop, offset, weights, out):
                 dst[j] = acc[j, f]
 
 
-def _builds(name: str, source: Callable) -> tuple[Callable, Callable]:
-    """The ``(serial, parallel)`` numba builds of ``source`` (compiled on first call, cached
-    on disk). Reassociation lets the sums vectorize; no NaN/inf assumptions are made."""
+def _build(name: str, source: Callable) -> Callable:
+    """The numba build of ``source`` (compiled on first call, cached on disk). Reassociation
+    lets the sums vectorize; no NaN/inf assumptions are made."""
     if name not in _KERNELS:
-        opts = {"nogil": True, "cache": True, "fastmath": {"reassoc", "contract"}}
-        # numba's on-disk cache is keyed by the function's qualified name, not by the build
-        # options: the parallel build compiles a renamed copy, or one build would load the
-        # other's machine code (and a "serial" call would start a thread team)
-        twin = types.FunctionType(
-            source.__code__, source.__globals__, source.__name__ + "_parallel"
-        )
-        twin.__qualname__ = source.__qualname__ + "_parallel"
-        _KERNELS[name] = (
-            numba.njit(parallel=False, **opts)(source),
-            numba.njit(parallel=True, **opts)(twin),
+        _KERNELS[name] = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})(
+            source
         )
     return _KERNELS[name]
 
 
-def _run(name: str, source: Callable, frames: int, *args) -> None:
-    """Run kernel ``name`` on the calling thread or on a thread team of torch's size."""
-    global _PARALLEL_PID
-    serial, parallel = _builds(name, source)
-    threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
-    pid = os.getpid()
-    if threads < 2 or frames < MIN_PARALLEL_FRAMES or _PARALLEL_PID not in (None, pid):
-        serial(*args)
+def _run(name: str, source: Callable, *args) -> None:
+    _build(name, source)(*args)
+
+
+def _reset_pool() -> None:
+    """Forget the pool (in a forked child its threads do not exist)."""
+    global _POOL, _POOL_SIZE
+    _POOL, _POOL_SIZE = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pool)
+
+
+def map_chunks(work: Callable[[T], None], items: Sequence[T]) -> None:
+    """Run ``work(item)`` for every item: on ``torch.get_num_threads()`` pool threads, or on
+    the calling thread when torch runs single-threaded (a DataLoader worker) or there is one
+    item. The pool threads run ``work`` without autograd, in inference mode when the caller is
+    in it. Returns when all are done; the first exception is raised."""
+    global _POOL, _POOL_SIZE
+    inference = torch.is_inference_mode_enabled()  # thread-local: carried to the pool threads
+
+    def call(item: T) -> None:
+        with torch.inference_mode(inference), torch.no_grad():
+            work(item)
+
+    threads = torch.get_num_threads()
+    if threads < 2 or len(items) < 2:
+        for item in items:
+            work(item)
         return
-    with _LOCK:
-        _PARALLEL_PID = pid
-        numba.set_num_threads(threads)
-        parallel(*args)
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_SIZE != threads:
+            if _POOL is not None:
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(threads, thread_name_prefix="seqlab-features")
+            _POOL_SIZE = threads
+        pool = _POOL
+    for future in [pool.submit(call, item) for item in items]:
+        future.result()
 
 
 def _flat(x: torch.Tensor) -> np.ndarray:
@@ -243,14 +258,12 @@ def fill_frames(
             (``sum out ** 2``) or ``None``.
         energy_out: ``(n,)`` float64, receives the energy when ``energy`` is set.
     """
-    n = out.shape[0]
     nt = span.stop - span.start
     kind = {None: ENERGY_NONE, "raw": ENERGY_RAW, "processed": ENERGY_PROCESSED}[energy]
     sink = _flat(energy_out) if energy_out is not None else np.empty(0)
     _run(
         "fill_frames",
         _fill_frames_py,
-        n,
         _flat(signal),
         row_stride,
         hop,
@@ -270,7 +283,7 @@ def power_spectrum(spec: torch.Tensor, power: float, out: torch.Tensor) -> torch
     """``|spec| ** power`` of a complex ``(n, F)`` tensor into the contiguous real ``(n, F)``
     ``out`` (returned)."""
     view = torch.view_as_real(spec).reshape(spec.shape[0], -1)
-    _run("power_spectrum", _power_spectrum_py, spec.shape[0], _flat(view), float(power), _flat(out))
+    _run("power_spectrum", _power_spectrum_py, _flat(view), float(power), _flat(out))
     return out
 
 
@@ -309,7 +322,6 @@ def mel_energies(
     _run(
         "mel_energies",
         _mel_energies_py,
-        spec.shape[0],
         _flat(view),
         float(power),
         bank.first,

@@ -54,6 +54,10 @@ DENSE_ADVANTAGE = 4
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
 
+# rFFT input bytes per chunk of the fused (numba) CPU path (2048 frames of a 512-point FFT, 512
+# of a 2048-point one): chunks are spread over threads, so a bucket should hold a few of them
+FUSED_CHUNK_BYTES = 4 << 20
+
 # the fused power + mel kernel (cpu_kernels.mel_energies) keeps a block's transposed power
 # spectra in L1; above this many bins it does not fit, and a power pass plus matrix products
 # runs instead
@@ -376,7 +380,8 @@ def analyze(
             preemphasis=preemphasis,
             remove_dc_offset=remove_dc_offset,
             energy=energy,
-            chunk_frames=chunk_frames or CHUNK_FRAMES,
+            chunk_frames=chunk_frames
+            or max(256, FUSED_CHUNK_BYTES // (n_fft * frames.element_size())),
         )
         return values, energies
     if chunk_frames is None:
@@ -448,8 +453,9 @@ def _analyze_fused(
     chunk_frames: int,
 ) -> None:
     """:func:`analyze` on the CPU with the numba kernels of :mod:`cpu_kernels`: per chunk, one
-    fused pass writes the rFFT input, torch's rFFT, one pass to a contiguous power spectrum,
-    and the mel product straight into ``values``."""
+    fused pass writes the rFFT input, torch's rFFT, and one pass to mel energies (or a power
+    spectrum, and matrix products for large FFTs) straight into ``values``. Chunks run on
+    :func:`cpu_kernels.map_chunks`' threads, each with its own scratch buffers."""
     batch, t_max, wlen = frames.shape
     signal, row_stride, hop = _frame_source(frames)
     win = window.detach().to(torch.float64).numpy()
@@ -459,13 +465,18 @@ def _analyze_fused(
     bank = None
     if plan is not None and num_freqs <= FUSED_MEL_MAX_FREQS:
         bank = derived(plan.matrix, ("sparse",), lambda: cpu_kernels.sparse_filterbank(plan.matrix))
-    per_frame = n_fft + (num_freqs + dim if plan is not None and bank is None else 0)
-    space = workspace(cap * per_frame, frames.dtype, frames.device)
-    energy64 = workspace(cap, torch.float64, frames.device, slot="energy") if energy else None
-    for rows, span in _chunks(batch, t_max, chunk_frames):
+    banded = plan is not None and bank is None
+    per_frame = n_fft + (num_freqs + dim if banded else 0)
+    dtype, device = frames.dtype, frames.device
+
+    def run(chunk: tuple[slice, slice]) -> None:
+        rows, span = chunk
         n = (rows.stop - rows.start) * (span.stop - span.start)
+        space = workspace(cap * per_frame, dtype, device)  # this thread's own
         buf = space[: n * n_fft].view(n, n_fft)
-        sink = energy64[:n] if energy64 is not None else None
+        sink = None
+        if energies is not None:
+            sink = workspace(cap, torch.float64, device, slot="energy")[:n]
         cpu_kernels.fill_frames(
             signal,
             row_stride,
@@ -493,3 +504,5 @@ def _analyze_fused(
             cpu_kernels.power_spectrum(spec, power, spectrum)
             scratch = rest[cap * num_freqs : cap * num_freqs + n * dim].view(dim, n)
             mel_from_power(spectrum, plan, out, scratch)
+
+    cpu_kernels.map_chunks(run, list(_chunks(batch, t_max, chunk_frames)))

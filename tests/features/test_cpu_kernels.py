@@ -118,15 +118,37 @@ def test_fused_mel_equals_dense_product(power: float, n_fft: int, n_mels: int) -
     assert torch.equal(dense, bank)
 
 
-def test_serial_and_parallel_builds_agree(monkeypatch) -> None:
+def test_pool_and_calling_thread_agree() -> None:
+    """Chunks spread over the thread pool give what one thread gives, bit for bit."""
     module = Fbank("kaldi", dither=0.0, use_energy=True).eval()
-    wav, lengths = _batch(3)
-    with torch.inference_mode():
-        monkeypatch.setattr(cpu_kernels, "MIN_PARALLEL_FRAMES", 10**9)
-        serial, _ = module(wav, lengths)
-        monkeypatch.setattr(cpu_kernels, "MIN_PARALLEL_FRAMES", 1)
-        parallel, _ = module(wav, lengths)
-    assert torch.equal(serial, parallel)
+    wav = torch.randn(8, 48000, generator=torch.Generator().manual_seed(3)) * 0.1
+    lengths = torch.tensor([48000, 47000, 40000, 30001, 30000, 20000, 1000, 0])
+    chunk = kernels.FUSED_CHUNK_BYTES // (512 * 4)
+    assert len(list(kernels._chunks(8, 298, chunk))) >= 2  # several chunks: the pool runs
+    threads = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            torch.set_num_threads(1)
+            inline, _ = module(wav, lengths)
+            torch.set_num_threads(2)
+            pooled, _ = module(wav, lengths)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(inline, pooled)
+
+
+def test_map_chunks_raises_the_first_error() -> None:
+    def work(item: int) -> None:
+        if item == 3:
+            raise ValueError("chunk 3")
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with pytest.raises(ValueError, match="chunk 3"):
+            cpu_kernels.map_chunks(work, list(range(6)))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_concurrent_threads_get_their_own_results() -> None:
@@ -150,20 +172,29 @@ def test_concurrent_threads_get_their_own_results() -> None:
         assert torch.equal(results[i], ref)
 
 
+def _big_batch() -> torch.Tensor:
+    return torch.randn(8, 48000, generator=torch.Generator().manual_seed(5)) * 0.1
+
+
 def _child(queue) -> None:
     torch.set_num_threads(1)  # as a DataLoader worker does (torch's own OpenMP needs it)
     with torch.inference_mode():
-        feats, _ = Fbank("kaldi", dither=0.0).eval()(_batch(5)[0])
+        feats, _ = Fbank("kaldi", dither=0.0).eval()(_big_batch())
     queue.put(feats.numpy())
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
 def test_forked_child_after_parallel_parent() -> None:
-    """A DataLoader-style forked worker computes features after the parent started numba's
-    thread team (GNU OpenMP would abort a team start in such a child)."""
+    """A DataLoader-style forked worker computes features after the parent used its thread
+    pool (whose threads do not exist in the child)."""
     module = Fbank("kaldi", dither=0.0).eval()
-    with torch.inference_mode():
-        parent, _ = module(_batch(5)[0])  # large enough for the parallel build
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with torch.inference_mode():
+            parent, _ = module(_big_batch())  # several chunks: the pool runs
+    finally:
+        torch.set_num_threads(threads)
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child, args=(queue,))
