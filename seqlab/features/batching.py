@@ -67,10 +67,18 @@ def compute_in_buckets(
         longest = int(waveforms[bucket[0]].shape[-1])
         batch = staging[: len(bucket) * longest].view(len(bucket), longest)
         lengths = torch.tensor([int(waveforms[i].shape[-1]) for i in bucket], dtype=torch.long)
-        for row, i in enumerate(bucket):
-            n = int(waveforms[i].shape[-1])
-            batch[row, :n].copy_(waveforms[i])
-            batch[row, n:].zero_()
+        if batch.device.type == "cpu" and all(waveforms[i].device.type == "cpu" for i in bucket):
+            # numpy copies: one memcpy each, no thread-team start per row
+            rows = batch.numpy()
+            for row, i in enumerate(bucket):
+                n = int(waveforms[i].shape[-1])
+                rows[row, :n] = waveforms[i].detach().numpy()
+                rows[row, n:] = 0.0
+        else:
+            for row, i in enumerate(bucket):
+                n = int(waveforms[i].shape[-1])
+                batch[row, :n].copy_(waveforms[i])
+                batch[row, n:].zero_()
         feats, frames = frontend(batch, lengths.to(batch.device))
         if _aliases(feats, staging):
             feats = feats.clone()

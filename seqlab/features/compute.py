@@ -24,10 +24,10 @@ import math
 
 import torch
 
+from seqlab.features import cpu_kernels, kernels
 from seqlab.features import functional as F
-from seqlab.features import kernels
 from seqlab.features.errors import FeatureError
-from seqlab.features.framing import pad_for_framing
+from seqlab.features.framing import frame_offset, num_frames, pad_for_framing
 from seqlab.features.presets import FeatureConfig, resolve_config
 
 __all__ = [
@@ -161,6 +161,11 @@ def _processed_frames(
     return torch.nn.functional.pad(body, (0, config.fft_length - body.shape[-1])), raw
 
 
+def _dither_amount(config: FeatureConfig, dither: float | None) -> float:
+    """Dither std in waveform units (``dither`` or the config's, in ``input_scale`` units)."""
+    return (config.dither if dither is None else dither) / config.input_scale
+
+
 def _framed(
     waveforms: torch.Tensor,
     lengths: torch.Tensor,
@@ -174,8 +179,7 @@ def _framed(
     :func:`kernels.workspace`): the frames are only valid until the next call in this thread.
     """
     wlen, hop = config.frame_length_samples, config.frame_shift_samples
-    amount = (config.dither if dither is None else dither) / config.input_scale
-    x = F.dither(waveforms, amount, generator)
+    x = F.dither(waveforms, _dither_amount(config, dither), generator)
     out = None
     if not _needs_grad(x) and x.shape[0]:
         # at most one frame of padding on each side of the longest row
@@ -278,14 +282,37 @@ def _analyze(
     Without gradients this runs :func:`kernels.analyze` (chunked, in place); with them, the
     composed differentiable steps.
     """
-    frames, counts = _framed(waveforms, lengths, config, dither, generator)
-    win = _scaled_window(window, config, frames)
     if mel and mel_weights is None:
         mel_weights = _default_buffers(config)[1]
+    energy_kind = None
+    if config.use_energy:
+        energy_kind = "raw" if config.raw_energy else "processed"
+    if cpu_kernels.usable(waveforms) and not _needs_grad(waveforms, window, mel_weights):
+        # the fused CPU kernels read the batch itself and pad at the edges: no padded copy
+        x = F.dither(waveforms, _dither_amount(config, dither), generator)
+        wlen, hop = config.frame_length_samples, config.frame_shift_samples
+        geometry = {"center": config.center, "snip_edges": config.snip_edges}
+        counts = num_frames(lengths, wlen, hop, **geometry)
+        win = _scaled_window(window, config, x)
+        values, energy = kernels.analyze_waveforms(
+            x,
+            lengths,
+            int(counts.max()) if x.shape[0] else 0,
+            win,
+            kernels.mel_plan(mel_weights, x.dtype, x.device) if mel else None,
+            hop=hop,
+            offset=frame_offset(wlen, hop, **geometry),
+            pad_mode=config.pad_mode if config.center else "symmetric",
+            n_fft=config.fft_length,
+            power=config.power,
+            preemphasis=config.preemphasis,
+            remove_dc_offset=config.remove_dc_offset,
+            energy=energy_kind,
+        )
+        return values, _log_energy(energy, config), counts
+    frames, counts = _framed(waveforms, lengths, config, dither, generator)
+    win = _scaled_window(window, config, frames)
     if not _needs_grad(frames, win, mel_weights):
-        energy_kind = None
-        if config.use_energy:
-            energy_kind = "raw" if config.raw_energy else "processed"
         values, energy = kernels.analyze(
             frames,
             win,
@@ -328,11 +355,12 @@ def _finish(
     """Zero the frames past each count and restore the leading dims."""
     t = feats.shape[1]
     if feats.shape[0] and t and bool((counts < t).any()):
-        invalid = ~F.length_mask(counts, t)[..., None]
         if feats.requires_grad:
-            feats = feats.masked_fill(invalid, 0.0)
-        else:
-            feats.masked_fill_(invalid, 0.0)
+            feats = feats.masked_fill(~F.length_mask(counts, t)[..., None], 0.0)
+        else:  # only the short rows' tails (a sorted bucket has few)
+            for row, count in enumerate(counts.tolist()):
+                if count < t:
+                    feats[row, count:].zero_()
     return feats.reshape(*lead, t, feats.shape[-1]), counts.reshape(lead)
 
 

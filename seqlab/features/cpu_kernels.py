@@ -74,8 +74,43 @@ def usable(tensor: torch.Tensor) -> bool:
     )
 
 
+def _source_index(j, n, mode):
+    # sample index of position j of a signal of n >= 1 samples under a pad mode
+    # (0 constant: -1 for a zero, 1 reflect, 2 symmetric, 3 edge); as seqlab.features.framing
+    if 0 <= j < n:
+        return j
+    if mode == 0:
+        return -1
+    if mode == 3 or n == 1:
+        return 0 if j < 0 else n - 1
+    if mode == 2:
+        k = j % (2 * n)
+        return 2 * n - 1 - k if k >= n else k
+    period = 2 * (n - 1)
+    k = j % period
+    return period - k if k > n - 1 else k
+
+
+if numba is not None:
+    _source_index = numba.njit(cache=True)(_source_index)
+
+
 def _fill_frames_py(
-    signal, row_stride, hop, b0, t0, nt, window, preemphasis, remove_dc, energy_kind, out, energy
+    signal,
+    row_stride,
+    lengths,
+    hop,
+    offset,
+    mode,
+    b0,
+    t0,
+    nt,
+    window,
+    preemphasis,
+    remove_dc,
+    energy_kind,
+    out,
+    energy,
 ):
     # float64 arithmetic: the result is accurate to the output dtype even with a large DC
     # offset and however the compiler reassociates the sums, and a constant frame (digital
@@ -83,9 +118,19 @@ def _fill_frames_py(
     n, n_fft = out.shape
     w = window.shape[0]
     a = preemphasis
+    edge = np.empty(w, dtype=signal.dtype)  # a frame that reaches past its signal, padded
     for i in range(n):
-        start = (b0 + i // nt) * row_stride + (t0 + i % nt) * hop
-        x = signal[start : start + w]
+        b = b0 + i // nt
+        start = (t0 + i % nt) * hop - offset
+        size = lengths[b]
+        base = b * row_stride
+        if start >= 0 and start + w <= size:
+            x = signal[base + start : base + start + w]
+        else:
+            for k in range(w):
+                j = _source_index(start + k, size, mode) if size > 0 else -1
+                edge[k] = signal[base + j] if j >= 0 else 0.0
+            x = edge
         row = out[i]
         m = 0.0
         if remove_dc:
@@ -230,25 +275,35 @@ def _flat(x: torch.Tensor) -> np.ndarray:
     return x.detach().numpy()
 
 
+PAD_MODES = ("constant", "reflect", "symmetric", "edge")
+
+
 def fill_frames(
     signal: torch.Tensor,
     row_stride: int,
+    lengths: np.ndarray,
     hop: int,
     rows: slice,
     span: slice,
     window: np.ndarray,
     out: torch.Tensor,
     *,
+    offset: int = 0,
+    pad_mode: str = "constant",
     preemphasis: float,
     remove_dc_offset: bool,
     energy: str | None,
     energy_out: torch.Tensor | None,
 ) -> None:
-    """Windowed, zero-padded rFFT input of a chunk of frames.
+    """Windowed, zero-padded rFFT input of a chunk of frames, padding at the signal edges.
 
     Args:
-        signal: 1-D contiguous samples; frame ``t`` of row ``b`` is
-            ``signal[b * row_stride + t * hop :][:W]`` with ``W = len(window)``.
+        signal: 1-D contiguous samples; row ``b`` is ``signal[b * row_stride:]`` with
+            ``lengths[b]`` valid samples, and frame ``t`` reads its samples
+            ``t * hop - offset`` to ``t * hop - offset + W`` (``W = len(window)``); positions
+            outside ``[0, lengths[b])`` come from ``pad_mode`` (as
+            :func:`seqlab.features.framing.pad_for_framing`; zeros for an empty row).
+        lengths: ``(B,)`` int64 valid samples per row.
         rows, span: the chunk: rows ``rows`` (step 1) times frames ``span`` of each row.
         window: ``(W,)`` float64 window (any input scale folded in).
         out: ``(n, n_fft)`` contiguous buffer, ``n = len(rows) * len(span)`` frames in row-major
@@ -258,7 +313,6 @@ def fill_frames(
             (``sum out ** 2``) or ``None``.
         energy_out: ``(n,)`` float64, receives the energy when ``energy`` is set.
     """
-    nt = span.stop - span.start
     kind = {None: ENERGY_NONE, "raw": ENERGY_RAW, "processed": ENERGY_PROCESSED}[energy]
     sink = _flat(energy_out) if energy_out is not None else np.empty(0)
     _run(
@@ -266,10 +320,13 @@ def fill_frames(
         _fill_frames_py,
         _flat(signal),
         row_stride,
+        lengths,
         hop,
+        offset,
+        PAD_MODES.index(pad_mode),
         rows.start,
         span.start,
-        nt,
+        span.stop - span.start,
         window,
         float(preemphasis),
         bool(remove_dc_offset),

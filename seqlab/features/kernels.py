@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
@@ -29,6 +30,7 @@ __all__ = [
     "CHUNK_FRAMES",
     "WORKSPACE_LIMIT_BYTES",
     "analyze",
+    "analyze_waveforms",
     "MelPlan",
     "derived",
     "workspace",
@@ -369,8 +371,11 @@ def analyze(
     if batch == 0 or t_max == 0:
         return values, energies
     if cpu_kernels.usable(frames):
+        signal, row_stride, hop = _frame_source(frames)
+        everything = np.full(batch, np.iinfo(np.int64).max // 2, dtype=np.int64)
         _analyze_fused(
-            frames,
+            (signal, row_stride, everything, hop, 0, "constant"),
+            (batch, t_max, wlen),
             window,
             plan,
             values,
@@ -438,8 +443,59 @@ def _region(x: torch.Tensor, rows: slice, span: slice) -> torch.Tensor:
     return part.view(part.shape[0] * part.shape[1], *part.shape[2:])
 
 
+def analyze_waveforms(
+    waveforms: torch.Tensor,
+    lengths: torch.Tensor,
+    num_frames: int,
+    window: torch.Tensor,
+    plan: MelPlan | None,
+    *,
+    hop: int,
+    offset: int,
+    pad_mode: str,
+    n_fft: int,
+    power: float,
+    preemphasis: float,
+    remove_dc_offset: bool,
+    energy: str | None,
+    chunk_frames: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`analyze` straight from a ``(B, N)`` CPU batch (see :func:`cpu_kernels.usable`),
+    with no padded copy: frame ``t`` of row ``b`` reads samples ``t * hop - offset`` onwards,
+    and positions outside ``[0, lengths[b])`` come from ``pad_mode`` (as
+    :func:`seqlab.features.framing.pad_for_framing`). ``num_frames`` frames per row (``T``)
+    are computed; the window's length is the frame length. Returns as :func:`analyze`."""
+    batch = waveforms.shape[0]
+    wlen = window.shape[0]
+    num_freqs = n_fft // 2 + 1
+    dim = plan.num_filters if plan is not None else num_freqs
+    dtype, device = waveforms.dtype, waveforms.device
+    values = torch.empty(batch, num_frames, dim, dtype=dtype, device=device)
+    energies = torch.empty(batch, num_frames, dtype=dtype, device=device) if energy else None
+    if batch == 0 or num_frames == 0:
+        return values, energies
+    signal = waveforms.contiguous()
+    _analyze_fused(
+        (signal.view(-1), signal.shape[1], lengths.cpu().numpy(), hop, offset, pad_mode),
+        (batch, num_frames, wlen),
+        window,
+        plan,
+        values,
+        energies,
+        n_fft=n_fft,
+        power=power,
+        preemphasis=preemphasis,
+        remove_dc_offset=remove_dc_offset,
+        energy=energy,
+        chunk_frames=chunk_frames
+        or max(256, FUSED_CHUNK_BYTES // (n_fft * waveforms.element_size())),
+    )
+    return values, energies
+
+
 def _analyze_fused(
-    frames: torch.Tensor,
+    source: tuple[torch.Tensor, int, np.ndarray, int, int, str],
+    shape: tuple[int, int, int],
     window: torch.Tensor,
     plan: MelPlan | None,
     values: torch.Tensor,
@@ -452,12 +508,14 @@ def _analyze_fused(
     energy: str | None,
     chunk_frames: int,
 ) -> None:
-    """:func:`analyze` on the CPU with the numba kernels of :mod:`cpu_kernels`: per chunk, one
-    fused pass writes the rFFT input, torch's rFFT, and one pass to mel energies (or a power
-    spectrum, and matrix products for large FFTs) straight into ``values``. Chunks run on
-    :func:`cpu_kernels.map_chunks`' threads, each with its own scratch buffers."""
-    batch, t_max, wlen = frames.shape
-    signal, row_stride, hop = _frame_source(frames)
+    """The numba path of :func:`analyze` and :func:`analyze_waveforms`: per chunk, one fused
+    pass writes the rFFT input, torch's rFFT, and one pass to mel energies (or a power spectrum,
+    and matrix products for large FFTs) straight into ``values``. ``source`` is
+    ``(signal, row_stride, lengths, hop, offset, pad_mode)`` as :func:`cpu_kernels.fill_frames`
+    takes it and ``shape`` is ``(B, T, W)``. Chunks run on :func:`cpu_kernels.map_chunks`'
+    threads, each with its own scratch buffers."""
+    signal, row_stride, lengths, hop, offset, pad_mode = source
+    batch, t_max, wlen = shape
     win = window.detach().to(torch.float64).numpy()
     num_freqs = n_fft // 2 + 1
     dim = values.shape[-1]
@@ -467,7 +525,7 @@ def _analyze_fused(
         bank = derived(plan.matrix, ("sparse",), lambda: cpu_kernels.sparse_filterbank(plan.matrix))
     banded = plan is not None and bank is None
     per_frame = n_fft + (num_freqs + dim if banded else 0)
-    dtype, device = frames.dtype, frames.device
+    dtype, device = values.dtype, values.device
 
     def run(chunk: tuple[slice, slice]) -> None:
         rows, span = chunk
@@ -480,11 +538,14 @@ def _analyze_fused(
         cpu_kernels.fill_frames(
             signal,
             row_stride,
+            lengths,
             hop,
             rows,
             span,
             win,
             buf,
+            offset=offset,
+            pad_mode=pad_mode,
             preemphasis=preemphasis,
             remove_dc_offset=remove_dc_offset,
             energy=energy,

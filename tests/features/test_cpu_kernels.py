@@ -78,6 +78,7 @@ def test_fill_frames_matches_float64_arithmetic() -> None:
     cpu_kernels.fill_frames(
         signal,
         row_stride,
+        np.full(b, 4000),
         hop,
         slice(0, b),
         slice(0, t),
@@ -97,6 +98,26 @@ def test_fill_frames_matches_float64_arithmetic() -> None:
     torch.testing.assert_close(energy.view(b, t), (z * z).sum(-1), rtol=1e-9, atol=1e-12)
     silent = (1000 - 400) // 160 + 1
     assert not got[1, :silent].any() and not energy.view(b, t)[1, :silent].any()
+
+
+@pytest.mark.parametrize("pad_mode", ["constant", "reflect", "symmetric", "edge"])
+def test_edge_padding_equals_pad_for_framing(pad_mode: str, use_numba) -> None:
+    """Frames reaching past a signal's ends are padded in the kernel as
+    :func:`seqlab.features.framing.pad_for_framing` pads the batch, also for signals shorter
+    than the padding (repeated reflections), one sample long, or empty."""
+    module = Spectrogram(
+        "librosa", sample_rate=16000, frame_length=256, frame_shift=64, pad_mode=pad_mode
+    )
+    g = torch.Generator().manual_seed(7)
+    wav = torch.randn(5, 2000, generator=g)
+    lengths = torch.tensor([2000, 1999, 70, 1, 0])
+    with torch.inference_mode():
+        use_numba(False)
+        ref, ref_counts = module.eval()(wav, lengths)
+        use_numba(True)
+        ours, counts = module(wav, lengths)
+    assert torch.equal(counts, ref_counts)
+    torch.testing.assert_close(ours, ref, rtol=0, atol=2e-3)
 
 
 @pytest.mark.parametrize("power", [2.0, 1.0, 0.5])
