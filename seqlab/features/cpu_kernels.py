@@ -4,11 +4,9 @@ torch runs each step of the frame processing (mean, subtract, pre-emphasis, wind
 its own pass over a chunk, with a thread-team fork and join per pass. These kernels do one frame
 at a time in registers and L1: :func:`fill_frames` reads the frame from the batch once and
 writes the windowed, zero-padded rFFT input once; :func:`mel_energies` turns the interleaved
-complex rFFT output of a block of frames into mel energies without writing a power spectrum
-(used up to :data:`seqlab.features.kernels.FUSED_MEL_MAX_FREQS` bins), and
-:func:`power_spectrum` writes a contiguous power spectrum for the plain spectrogram and for
-larger FFTs (whose mel product then runs as matrix products). The rFFT itself stays with torch
-(MKL).
+complex rFFT output of a block of frames into mel energies without writing a power spectrum;
+:func:`power_spectrum` writes the power spectrum of a plain spectrogram. The rFFT itself stays
+with torch (MKL).
 
 Arithmetic inside a frame is float64 (rounded once to the output dtype): the mean of a
 constant frame is exact, so digital silence with any DC offset leaves exactly zero (Kaldi's log
@@ -182,37 +180,51 @@ def _power_spectrum_py(spec, power, out):
 # filterbank products run across frames in SIMD lanes (16 float32 lanes of AVX-512)
 MEL_BLOCK = 16
 
+# bins per segment of a block's transposed power spectra (16 KB of float32: stays in L1)
+MEL_SEGMENT = 256
+
 
 def _mel_energies_py(spec, power, first, stop, offset, weights, out):
-    # power spectra of MEL_BLOCK frames, transposed to (bins, frames): each filter weight then
-    # multiplies a whole row of frames, with no short per-filter reductions
+    # per block of MEL_BLOCK frames and segment of MEL_SEGMENT bins: the power spectra,
+    # transposed to (bins, frames), then every filter's share of the segment; each filter
+    # weight multiplies a whole row of frames (no short per-filter reductions)
     n = spec.shape[0]
     num_freqs = spec.shape[1] // 2
     num_filters = first.shape[0]
-    blocks = (n + MEL_BLOCK - 1) // MEL_BLOCK
-    for blk in range(blocks):
-        i0 = blk * MEL_BLOCK
+    pt = np.zeros((MEL_SEGMENT, MEL_BLOCK), dtype=out.dtype)
+    acc = np.empty((num_filters, MEL_BLOCK), dtype=out.dtype)
+    for i0 in range(0, n, MEL_BLOCK):
         count = min(MEL_BLOCK, n - i0)
-        pt = np.zeros((num_freqs, MEL_BLOCK), dtype=out.dtype)
-        acc = np.empty((num_filters, MEL_BLOCK), dtype=out.dtype)
-        for f in range(count):
-            src = spec[i0 + f]
-            for k in range(num_freqs):
-                p = src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]
-                if power == 1.0:
-                    p = np.sqrt(p)
-                elif power != 2.0:
-                    p = p ** (power / 2.0)
-                pt[k, f] = p
-        for j in range(num_filters):
-            row = acc[j]
-            row[:] = 0.0
-            base = offset[j] - first[j]
-            for k in range(first[j], stop[j]):
-                weight = weights[base + k]
-                column = pt[k]
-                for f in range(MEL_BLOCK):
-                    row[f] += weight * column[f]
+        acc[:] = 0.0
+        j0 = 0
+        for k0 in range(0, num_freqs, MEL_SEGMENT):
+            k1 = min(num_freqs, k0 + MEL_SEGMENT)
+            for f in range(count):
+                src = spec[i0 + f]
+                for k in range(k0, k1):
+                    p = src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]
+                    if power == 1.0:
+                        p = np.sqrt(p)
+                    elif power != 2.0:
+                        p = p ** (power / 2.0)
+                    pt[k - k0, f] = p
+            for f in range(count, MEL_BLOCK):
+                for k in range(k1 - k0):
+                    pt[k, f] = 0.0
+            while j0 < num_filters and stop[j0] <= k0:
+                j0 += 1  # filters are ordered by their first bin: later ones start later
+            for j in range(j0, num_filters):
+                if first[j] >= k1:
+                    continue
+                lo = max(first[j], k0)
+                hi = min(stop[j], k1)
+                row = acc[j]
+                base = offset[j] - first[j]
+                for k in range(lo, hi):
+                    weight = weights[base + k]
+                    column = pt[k - k0]
+                    for f in range(MEL_BLOCK):
+                        row[f] += weight * column[f]
         for f in range(count):
             dst = out[i0 + f]
             for j in range(num_filters):

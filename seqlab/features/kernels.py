@@ -7,6 +7,11 @@ band (a mel filter is zero outside a few bins, so a dense ``(F, n_mels)`` produc
 multiplies zeros). None of these functions supports autograd; :mod:`seqlab.features.compute`
 composes out-of-place steps when gradients are required.
 
+On the CPU (float32/float64) the frame processing and the power/mel step run instead as fused
+numba kernels (:mod:`seqlab.features.cpu_kernels`), chunk by chunk on a small thread pool, and
+:func:`analyze_waveforms` reads the batch itself with no padded copy; the torch steps above
+serve other devices and ``SEQLAB_NUMBA=0``.
+
 Derived buffers (a window cast to the input dtype and scaled, a filterbank's band plan) are
 memoized per source tensor, dtype and device, and rebuilt when the source changes in place.
 """
@@ -46,11 +51,6 @@ __all__ = [
 # few thousand frames costs a few microseconds of fixed overhead
 BAND_OVERHEAD = 256
 
-# a dense filterbank product is this many times cheaper per multiply-add than the band plan's
-# thin products (measured with MKL on 2048-frame chunks): below that ratio the mel product of a
-# contiguous power spectrum runs dense (the Kaldi bank: 257 x 23)
-DENSE_ADVANTAGE = 4
-
 # frames per chunk on the CPU: big enough to amortize the per-chunk Python overhead, small
 # enough that the chunk's scratch buffers are reused from call to call instead of being
 # allocated (and page-faulted in) for every batch
@@ -59,11 +59,6 @@ CHUNK_FRAMES = 2048
 # rFFT input bytes per chunk of the fused (numba) CPU path (2048 frames of a 512-point FFT, 512
 # of a 2048-point one): chunks are spread over threads, so a bucket should hold a few of them
 FUSED_CHUNK_BYTES = 4 << 20
-
-# the fused power + mel kernel (cpu_kernels.mel_energies) keeps a block's transposed power
-# spectra in L1; above this many bins it does not fit, and a power pass plus matrix products
-# runs instead
-FUSED_MEL_MAX_FREQS = 513
 
 # largest scratch buffer a thread keeps between calls; bigger requests get a fresh tensor
 WORKSPACE_LIMIT_BYTES = 64 << 20
@@ -172,8 +167,7 @@ class MelPlan:
     whose weights are zero outside the bin range. ``weights[i]`` is band ``i``'s
     ``(filters, bins)`` block of the transposed filterbank; ``doubled[i]`` the same with each
     bin's weight repeated for the squared real and imaginary parts of an interleaved complex
-    spectrum. ``matrix`` is the contiguous ``(F, M)`` filterbank and ``dense`` says whether a
-    dense product with it beats the band plan.
+    spectrum. ``matrix`` is the contiguous ``(F, M)`` filterbank.
     """
 
     num_filters: int
@@ -181,7 +175,6 @@ class MelPlan:
     weights: tuple[torch.Tensor, ...]
     doubled: tuple[torch.Tensor, ...]
     matrix: torch.Tensor
-    dense: bool
 
 
 def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) -> MelPlan:
@@ -192,10 +185,7 @@ def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) ->
         bands = _bands(weights.detach().cpu())
         blocks = tuple(w[m0:m1, lo:hi].contiguous() for m0, m1, lo, hi in bands)
         doubled = tuple(b.repeat_interleave(2, dim=1) for b in blocks)
-        band_cost = sum((m1 - m0) * (hi - lo) + BAND_OVERHEAD for m0, m1, lo, hi in bands)
-        dense = weights.shape[0] * weights.shape[1] <= DENSE_ADVANTAGE * band_cost
-        matrix = w.t().contiguous()
-        return MelPlan(w.shape[0], bands, blocks, doubled, matrix, dense)
+        return MelPlan(w.shape[0], bands, blocks, doubled, w.t().contiguous())
 
     return derived(weights, ("mel_plan", dtype, device), build)
 
@@ -253,25 +243,6 @@ def mel_energies(
         else:
             out[m0:m1].zero_()
     return out
-
-
-def mel_from_power(
-    power: torch.Tensor, plan: MelPlan, out: torch.Tensor, scratch: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``power @ filterbank`` of a contiguous real ``(R, F)`` spectrum into the contiguous
-    ``(R, M)`` ``out`` (returned): one dense product, or the band plan into the ``(M, R)``
-    ``scratch`` (allocated when ``None``) and a transposing copy."""
-    if plan.dense:
-        return torch.mm(power, plan.matrix, out=out)
-    r = power.shape[0]
-    if scratch is None:
-        scratch = torch.empty(plan.num_filters, r, dtype=power.dtype, device=power.device)
-    for block, (m0, m1, lo, hi) in zip(plan.weights, plan.bands):
-        if hi > lo:
-            torch.mm(block, power[:, lo:hi].t(), out=scratch[m0:m1])
-        else:
-            scratch[m0:m1].zero_()
-    return out.copy_(scratch.t())
 
 
 def log_(x: torch.Tensor, floor: float) -> torch.Tensor:
@@ -517,20 +488,16 @@ def _analyze_fused(
     signal, row_stride, lengths, hop, offset, pad_mode = source
     batch, t_max, wlen = shape
     win = window.detach().to(torch.float64).numpy()
-    num_freqs = n_fft // 2 + 1
-    dim = values.shape[-1]
     cap = min(chunk_frames, batch * t_max)
     bank = None
-    if plan is not None and num_freqs <= FUSED_MEL_MAX_FREQS:
+    if plan is not None:
         bank = derived(plan.matrix, ("sparse",), lambda: cpu_kernels.sparse_filterbank(plan.matrix))
-    banded = plan is not None and bank is None
-    per_frame = n_fft + (num_freqs + dim if banded else 0)
     dtype, device = values.dtype, values.device
 
     def run(chunk: tuple[slice, slice]) -> None:
         rows, span = chunk
         n = (rows.stop - rows.start) * (span.stop - span.start)
-        space = workspace(cap * per_frame, dtype, device)  # this thread's own
+        space = workspace(cap * n_fft, dtype, device)  # this thread's own
         buf = space[: n * n_fft].view(n, n_fft)
         sink = None
         if energies is not None:
@@ -555,15 +522,9 @@ def _analyze_fused(
             _region(energies, rows, span).copy_(sink)
         spec = torch.fft.rfft(buf)
         out = _region(values, rows, span)
-        if plan is None:
+        if bank is None:
             cpu_kernels.power_spectrum(spec, power, out)
-        elif bank is not None:
-            cpu_kernels.mel_energies(spec, power, bank, out)
         else:
-            rest = space[cap * n_fft :]
-            spectrum = rest[: n * num_freqs].view(n, num_freqs)
-            cpu_kernels.power_spectrum(spec, power, spectrum)
-            scratch = rest[cap * num_freqs : cap * num_freqs + n * dim].view(dim, n)
-            mel_from_power(spectrum, plan, out, scratch)
+            cpu_kernels.mel_energies(spec, power, bank, out)
 
     cpu_kernels.map_chunks(run, list(_chunks(batch, t_max, chunk_frames)))
