@@ -71,19 +71,30 @@ def derived(source: torch.Tensor, key: tuple, build: Callable[[], Any]) -> Any:
     """``build()`` memoized on the tensor ``source`` and ``key``.
 
     The entry is dropped with ``source`` and rebuilt when ``source`` is modified in place.
-    Inference tensors have no version counter: for them ``build()`` runs every time.
+    Inference tensors (a module built under ``torch.inference_mode()``) have no version
+    counter: for them the entry keeps a copy of ``source`` and is reused while ``source``
+    still equals it (buffers are small: a window, a filterbank).
     """
     try:
         version = source._version
+        stamp = None
     except RuntimeError:
-        return build()
+        version = None
+        stamp = source.detach().clone()
     entries = _DERIVED.setdefault(source, {})
     hit = entries.get(key)
-    if hit is not None and hit[0] == version:
-        return hit[1]
+    if hit is not None:
+        if version is not None and hit[0] == version:
+            return hit[2]
+        if version is None and hit[1] is not None and _same(hit[1], source):
+            return hit[2]
     value = build()
-    entries[key] = (version, value)
+    entries[key] = (version, stamp, value)
     return value
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b))
 
 
 def fill_frames(

@@ -117,3 +117,17 @@ def test_scratch_made_under_inference_mode_serves_grad_free_calls() -> None:
     thread.join()
     assert len(results) == 2
     torch.testing.assert_close(results[1], results[0], rtol=0, atol=0)
+
+
+def test_buffers_of_a_module_built_in_inference_mode_are_memoized() -> None:
+    """Inference tensors have no version counter: derived buffers are reused while the source
+    is unchanged and rebuilt after an in-place edit."""
+    built: list[int] = []
+    with torch.inference_mode():
+        weights = torch.ones(3)
+        for _ in range(3):
+            kernels.derived(weights, ("test",), lambda: built.append(1) or weights.sum())
+        assert len(built) == 1
+        weights.mul_(2.0)
+        value = kernels.derived(weights, ("test",), lambda: built.append(1) or weights.sum())
+    assert len(built) == 2 and float(value) == 6.0
