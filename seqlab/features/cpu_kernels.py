@@ -8,10 +8,10 @@ complex rFFT output of a block of frames into mel energies without writing a pow
 :func:`power_spectrum` writes the power spectrum of a plain spectrogram. The rFFT itself stays
 with torch (MKL).
 
-Arithmetic inside a frame is float64 (rounded once to the output dtype): the mean of a
-constant frame is exact, so digital silence with any DC offset leaves exactly zero (Kaldi's log
-floor), and float32 audio with a DC offset keeps full precision without a second mean pass,
-however the compiler reassociates the sums.
+The frame mean accumulates in float64 and is applied as the nearest float32 value plus the
+rest: a constant frame's mean is exact, so digital silence with any DC offset leaves exactly
+zero (Kaldi's log floor), and float32 audio with a DC offset keeps full precision without a
+second mean pass.
 
 Threads: the kernels are compiled serial (``nogil``); :func:`map_chunks` spreads a batch's
 chunks over a small pool of Python threads, one per torch thread, each running the whole chain
@@ -93,6 +93,30 @@ if numba is not None:
     _source_index = numba.njit(cache=True)(_source_index)
 
 
+def _total(x):
+    total = 0.0
+    for k in range(x.shape[0]):
+        total += x[k]
+    return total
+
+
+def _centred_energy(x, m, r):
+    energy = 0.0
+    for k in range(x.shape[0]):
+        d = (x[k] - m) - r
+        energy += d * d
+    return energy
+
+
+if numba is not None:
+    # the sums may be reassociated, so they vectorize; the kernels may not: that would fold
+    # ``(x - m) - r`` into ``x - (m + r)`` and lose the DC precision of ``fill_frames``
+    _total = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})(_total)
+    _centred_energy = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})(
+        _centred_energy
+    )
+
+
 def _fill_frames_py(
     signal,
     row_stride,
@@ -104,24 +128,28 @@ def _fill_frames_py(
     t0,
     nt,
     window,
-    preemphasis,
+    coefs,
     remove_dc,
     energy_kind,
     out,
     energy,
 ):
-    # float64 arithmetic: the result is accurate to the output dtype even with a large DC
-    # offset and however the compiler reassociates the sums, and a constant frame (digital
-    # silence with any offset) centres to exactly zero
+    # Per-sample arithmetic in the output dtype (``window`` and ``coefs`` = (a, 1 - a) are in
+    # it). The mean accumulates in float64 and is split into the nearest value ``m`` of the
+    # output dtype plus the rest ``r``: ``(x - m) - r`` is the centred sample to the output
+    # dtype's precision even with a large DC offset. A constant frame's float64 mean is exact
+    # and representable, so digital silence centres to exactly zero.
     n, n_fft = out.shape
     w = window.shape[0]
-    a = preemphasis
+    a, b = coefs[0], coefs[1]
     edge = np.empty(w, dtype=signal.dtype)  # a frame that reaches past its signal, padded
+    means = np.zeros(n, dtype=out.dtype)
+    rests = np.zeros(n, dtype=out.dtype)
     for i in range(n):
-        b = b0 + i // nt
+        row_index = b0 + i // nt
         start = (t0 + i % nt) * hop - offset
-        size = lengths[b]
-        base = b * row_stride
+        size = lengths[row_index]
+        base = row_index * row_stride
         if start >= 0 and start + w <= size:
             x = signal[base + start : base + start + w]
         else:
@@ -130,33 +158,29 @@ def _fill_frames_py(
                 edge[k] = signal[base + j] if j >= 0 else 0.0
             x = edge
         row = out[i]
-        m = 0.0
         if remove_dc:
-            s = 0.0
-            for k in range(w):
-                s += x[k]
-            m = s / w
+            mean = _total(x) / w
+            means[i] = mean
+            rests[i] = mean - means[i]
+        m = means[i]
+        r = rests[i]
         if energy_kind == 1:
-            e = 0.0
-            for k in range(w):
-                d = x[k] - m
-                e += d * d
-            energy[i] = e
+            energy[i] = _centred_energy(x, m, r)
         if a != 0.0:
-            row[0] = (1.0 - a) * (x[0] - m) * window[0]
+            c = b * r
+            row[0] = b * ((x[0] - m) - r) * window[0]
             for k in range(1, w):
-                row[k] = ((x[k] - m) - a * (x[k - 1] - m)) * window[k]
+                row[k] = ((x[k] - m) - a * (x[k - 1] - m) - c) * window[k]
+        elif remove_dc:
+            for k in range(w):
+                row[k] = ((x[k] - m) - r) * window[k]
         else:
             for k in range(w):
-                row[k] = (x[k] - m) * window[k]
+                row[k] = x[k] * window[k]
         for k in range(w, n_fft):
             row[k] = 0.0
         if energy_kind == 2:
-            e = 0.0
-            for k in range(w):
-                v = np.float64(row[k])
-                e += v * v
-            energy[i] = e
+            energy[i] = _centred_energy(row[:w], m * 0, m * 0)
 
 
 def _power_spectrum_py(spec, power, out):
@@ -232,8 +256,8 @@ def _mel_energies_py(spec, power, first, stop, offset, weights, out):
 
 
 def _build(name: str, source: Callable) -> Callable:
-    """The numba build of ``source`` (compiled on first call, cached on disk). Reassociation
-    lets the sums vectorize; no NaN/inf assumptions are made."""
+    """The numba build of ``source`` (compiled on first call, cached on disk). No
+    reassociation (see ``_total``) and no NaN/inf assumptions."""
     if name not in _KERNELS:
         _KERNELS[name] = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})(
             source
@@ -317,7 +341,7 @@ def fill_frames(
             :func:`seqlab.features.framing.pad_for_framing`; zeros for an empty row).
         lengths: ``(B,)`` int64 valid samples per row.
         rows, span: the chunk: rows ``rows`` (step 1) times frames ``span`` of each row.
-        window: ``(W,)`` float64 window (any input scale folded in).
+        window: ``(W,)`` window in ``out``'s dtype (any input scale folded in).
         out: ``(n, n_fft)`` contiguous buffer, ``n = len(rows) * len(span)`` frames in row-major
             order; receives ``window * preemphasis(frame - mean)`` and zeros after ``W``.
         preemphasis, remove_dc_offset: as :func:`seqlab.features.kernels.fill_frames`.
@@ -340,7 +364,7 @@ def fill_frames(
         span.start,
         span.stop - span.start,
         window,
-        float(preemphasis),
+        np.array([preemphasis, 1.0 - preemphasis], dtype=window.dtype),
         bool(remove_dc_offset),
         kind,
         _flat(out),

@@ -498,7 +498,7 @@ def _analyze_fused(
     threads, each with its own scratch buffers."""
     signal, row_stride, lengths, hop, offset, pad_mode = source
     batch, t_max, wlen = shape
-    win = window.detach().to(torch.float64).numpy()
+    win = window.detach().to(values.dtype).numpy()
     cap = min(chunk_frames, batch * t_max)
     bank = None
     if plan is not None:
