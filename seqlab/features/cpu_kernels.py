@@ -13,29 +13,28 @@ rest: a constant frame's mean is exact, so digital silence with any DC offset le
 zero (Kaldi's log floor), and float32 audio with a DC offset keeps full precision without a
 second mean pass.
 
-Threads: the kernels are compiled serial (``nogil``); :func:`map_chunks` spreads a batch's
-chunks over a small pool of Python threads, one per torch thread, each running the whole chain
-(kernel, rFFT, kernel) on its own chunk in its own scratch buffers. A second OpenMP team next to
-torch's (numba's ``parallel=True``) was slower: the two teams' idle threads spin on the same
-cores, and each hand-over between them wakes a sleeping team. The pool is rebuilt in a forked
-child. ``SEQLAB_NUMBA=0`` in the environment, or :data:`ENABLED` set to ``False``, routes
-everything to the torch kernels.
+Threads: the kernels are serial, and :func:`usable` selects them only when torch runs on one
+thread (a DataLoader worker, ``torch.set_num_threads(1)``), where they beat the chain of torch
+passes. With more threads torch's own thread team spreads every pass over the cores, and on
+the 2-core machine this was tuned on that won: numba's ``parallel=True`` adds a second OpenMP
+team whose idle threads spin on the same cores, and a Python thread pool that calls torch
+(the rFFT) starts an OpenMP team per pool thread, after which GNU OpenMP stops spinning between
+regions in every team and all later torch ops in the process ran about 2x slower.
+``SEQLAB_NUMBA=0`` in the environment, or :data:`ENABLED` set to ``False``, turns the kernels
+off.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple, TypeVar
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 __all__ = [
     "ENABLED",
-    "map_chunks",
     "MEL_BLOCK",
     "usable",
     "fill_frames",
@@ -50,11 +49,7 @@ ENABLED = os.environ.get("SEQLAB_NUMBA", "1") not in ("0", "false", "no")
 
 ENERGY_NONE, ENERGY_RAW, ENERGY_PROCESSED = 0, 1, 2
 
-T = TypeVar("T")
 _KERNELS: dict[str, Callable] = {}
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_POOL_LOCK = threading.Lock()
 
 try:
     import numba
@@ -63,12 +58,14 @@ except Exception:  # pragma: no cover - numba ships with librosa; without it the
 
 
 def usable(tensor: torch.Tensor) -> bool:
-    """Whether the numba kernels handle ``tensor``'s frames (CPU float32/float64)."""
+    """Whether the numba kernels handle ``tensor``'s frames: CPU float32/float64 while torch
+    runs on one thread (see the module docstring)."""
     return (
         ENABLED
         and numba is not None
         and tensor.device.type == "cpu"
         and tensor.dtype in (torch.float32, torch.float64)
+        and torch.get_num_threads() == 1
     )
 
 
@@ -259,52 +256,12 @@ def _build(name: str, source: Callable) -> Callable:
     """The numba build of ``source`` (compiled on first call, cached on disk). No
     reassociation (see ``_total``) and no NaN/inf assumptions."""
     if name not in _KERNELS:
-        _KERNELS[name] = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})(
-            source
-        )
+        _KERNELS[name] = numba.njit(nogil=True, cache=True, fastmath={"contract"})(source)
     return _KERNELS[name]
 
 
 def _run(name: str, source: Callable, *args) -> None:
     _build(name, source)(*args)
-
-
-def _reset_pool() -> None:
-    """Forget the pool (in a forked child its threads do not exist)."""
-    global _POOL, _POOL_SIZE
-    _POOL, _POOL_SIZE = None, 0
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_pool)
-
-
-def map_chunks(work: Callable[[T], None], items: Sequence[T]) -> None:
-    """Run ``work(item)`` for every item: on ``torch.get_num_threads()`` pool threads, or on
-    the calling thread when torch runs single-threaded (a DataLoader worker) or there is one
-    item. The pool threads run ``work`` without autograd, in inference mode when the caller is
-    in it. Returns when all are done; the first exception is raised."""
-    global _POOL, _POOL_SIZE
-    inference = torch.is_inference_mode_enabled()  # thread-local: carried to the pool threads
-
-    def call(item: T) -> None:
-        with torch.inference_mode(inference), torch.no_grad():
-            work(item)
-
-    threads = torch.get_num_threads()
-    if threads < 2 or len(items) < 2:
-        for item in items:
-            work(item)
-        return
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_SIZE != threads:
-            if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL = ThreadPoolExecutor(threads, thread_name_prefix="seqlab-features")
-            _POOL_SIZE = threads
-        pool = _POOL
-    for future in [pool.submit(call, item) for item in items]:
-        future.result()
 
 
 def _flat(x: torch.Tensor) -> np.ndarray:

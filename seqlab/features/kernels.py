@@ -7,10 +7,10 @@ band (a mel filter is zero outside a few bins, so a dense ``(F, n_mels)`` produc
 multiplies zeros). None of these functions supports autograd; :mod:`seqlab.features.compute`
 composes out-of-place steps when gradients are required.
 
-On the CPU (float32/float64) the frame processing and the power/mel step run instead as fused
-numba kernels (:mod:`seqlab.features.cpu_kernels`), chunk by chunk on a small thread pool, and
+On the CPU with one torch thread (float32/float64) the frame processing and the power/mel step
+run instead as fused numba kernels (:mod:`seqlab.features.cpu_kernels`), and
 :func:`analyze_waveforms` reads the batch itself with no padded copy; the torch steps above
-serve other devices and ``SEQLAB_NUMBA=0``.
+serve other devices, more torch threads and ``SEQLAB_NUMBA=0``.
 
 Derived buffers (a window cast to the input dtype and scaled, a filterbank's band plan) are
 memoized per source tensor, dtype and device, and rebuilt when the source changes in place.
@@ -494,8 +494,7 @@ def _analyze_fused(
     pass writes the rFFT input, torch's rFFT, and one pass to mel energies (or a power spectrum,
     and matrix products for large FFTs) straight into ``values``. ``source`` is
     ``(signal, row_stride, lengths, hop, offset, pad_mode)`` as :func:`cpu_kernels.fill_frames`
-    takes it and ``shape`` is ``(B, T, W)``. Chunks run on :func:`cpu_kernels.map_chunks`'
-    threads, each with its own scratch buffers."""
+    takes it and ``shape`` is ``(B, T, W)``."""
     signal, row_stride, lengths, hop, offset, pad_mode = source
     batch, t_max, wlen = shape
     win = window.detach().to(values.dtype).numpy()
@@ -508,7 +507,7 @@ def _analyze_fused(
     def run(chunk: tuple[slice, slice]) -> None:
         rows, span = chunk
         n = (rows.stop - rows.start) * (span.stop - span.start)
-        space = workspace(cap * n_fft, dtype, device)  # this thread's own
+        space = workspace(cap * n_fft, dtype, device)
         buf = space[: n * n_fft].view(n, n_fft)
         sink = None
         if energies is not None:
@@ -538,4 +537,5 @@ def _analyze_fused(
         else:
             cpu_kernels.mel_energies(spec, power, bank, out)
 
-    cpu_kernels.map_chunks(run, list(_chunks(batch, t_max, chunk_frames)))
+    for chunk in _chunks(batch, t_max, chunk_frames):
+        run(chunk)

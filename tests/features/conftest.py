@@ -48,6 +48,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{name:60s} {err:.3e}")
 
 
+@pytest.fixture(params=["numba", "torch"])
+def cpu_path(request):
+    """Run the test on both CPU inference paths: the fused numba kernels (used with one torch
+    thread) and the chain of torch steps (used with more threads)."""
+    from seqlab.features import cpu_kernels
+
+    if request.param == "numba" and cpu_kernels.numba is None:
+        pytest.skip("numba is not installed")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if request.param == "numba" else max(2, threads))
+    yield request.param
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def make_signals():
     """``make_signals(rate) -> {name: (N,) float32 tensor}`` (cached)."""

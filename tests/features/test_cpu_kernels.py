@@ -16,6 +16,15 @@ from seqlab.features import functional as F
 pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not installed")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The numba kernels serve torch's single-threaded mode (cpu_kernels.usable)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def use_numba(monkeypatch):
     """``use_numba(flag)`` routes the CPU inference path to the numba or the torch kernels."""
@@ -139,39 +148,6 @@ def test_fused_mel_equals_dense_product(power: float, n_fft: int, n_mels: int) -
     assert torch.equal(dense, bank)
 
 
-def test_pool_and_calling_thread_agree() -> None:
-    """Chunks spread over the thread pool give what one thread gives, bit for bit."""
-    module = Fbank("kaldi", dither=0.0, use_energy=True).eval()
-    wav = torch.randn(8, 48000, generator=torch.Generator().manual_seed(3)) * 0.1
-    lengths = torch.tensor([48000, 47000, 40000, 30001, 30000, 20000, 1000, 0])
-    chunk = kernels.FUSED_CHUNK_BYTES // (512 * 4)
-    assert len(list(kernels._chunks(8, 298, chunk))) >= 2  # several chunks: the pool runs
-    threads = torch.get_num_threads()
-    try:
-        with torch.inference_mode():
-            torch.set_num_threads(1)
-            inline, _ = module(wav, lengths)
-            torch.set_num_threads(2)
-            pooled, _ = module(wav, lengths)
-    finally:
-        torch.set_num_threads(threads)
-    assert torch.equal(inline, pooled)
-
-
-def test_map_chunks_raises_the_first_error() -> None:
-    def work(item: int) -> None:
-        if item == 3:
-            raise ValueError("chunk 3")
-
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        with pytest.raises(ValueError, match="chunk 3"):
-            cpu_kernels.map_chunks(work, list(range(6)))
-    finally:
-        torch.set_num_threads(threads)
-
-
 def test_concurrent_threads_get_their_own_results() -> None:
     module = MFCC("kaldi", dither=0.0).eval()
     batches = [_batch(seed)[0] for seed in range(4)]
@@ -205,17 +181,12 @@ def _child(queue) -> None:
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
-def test_forked_child_after_parallel_parent() -> None:
-    """A DataLoader-style forked worker computes features after the parent used its thread
-    pool (whose threads do not exist in the child)."""
+def test_forked_child_after_parent() -> None:
+    """A DataLoader-style forked worker computes features after the parent compiled and ran
+    the kernels."""
     module = Fbank("kaldi", dither=0.0).eval()
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        with torch.inference_mode():
-            parent, _ = module(_big_batch())  # several chunks: the pool runs
-    finally:
-        torch.set_num_threads(threads)
+    with torch.inference_mode():
+        parent, _ = module(_big_batch())
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child, args=(queue,))
@@ -243,3 +214,12 @@ def test_non_unfold_frames_are_copied() -> None:
     a, _ = kernels.analyze(frames, window, None, **opts)
     b, _ = kernels.analyze(odd, window, None, **opts)
     assert torch.equal(a, b)
+
+
+def test_more_torch_threads_use_the_torch_steps(use_numba) -> None:
+    use_numba(True)
+    wav = torch.zeros(1, 16000)
+    assert cpu_kernels.usable(wav)
+    torch.set_num_threads(2)
+    assert not cpu_kernels.usable(wav)
+    assert not cpu_kernels.usable(wav.to(torch.float16))

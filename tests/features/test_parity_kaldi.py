@@ -13,6 +13,8 @@ import torchaudio.compliance.kaldi as kaldi
 
 from seqlab.features import MFCC, Fbank, Spectrogram
 
+pytestmark = pytest.mark.usefixtures("cpu_path")
+
 RATES = (8000, 16000, 22050, 44100)
 TOL = 1e-3  # log domain (natural log), float32 end to end
 

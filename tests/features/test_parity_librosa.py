@@ -10,6 +10,8 @@ import torch
 from seqlab.features import MFCC, Deltas, Fbank, Spectrogram
 from seqlab.features import functional as F
 
+pytestmark = pytest.mark.usefixtures("cpu_path")
+
 RATES = (8000, 16000, 22050, 44100)
 TOL = 1e-3  # dB
 
