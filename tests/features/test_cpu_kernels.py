@@ -17,12 +17,9 @@ pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not 
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def _one_thread(single_thread):
     """The numba kernels serve torch's single-threaded mode (cpu_kernels.usable)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -14,11 +14,8 @@ DIM, VOCAB = 20, 8
 
 
 @pytest.fixture(autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread(single_thread):
     yield
-    torch.set_num_threads(threads)
 
 
 def toy_items(n: int = 12, seed: int = 1) -> list[dict]:
