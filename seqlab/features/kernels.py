@@ -56,6 +56,11 @@ BAND_OVERHEAD = 256
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
 
+# up to this many filterbank weights (bins x filters) per frame, a contiguous power spectrum
+# and one dense matrix product beat the fused power + mel kernel (the Kaldi bank: 257 x 23;
+# the librosa bank, 1025 x 128, stays fused)
+DENSE_MEL_MACS = 16384
+
 # rFFT input bytes per chunk of the fused (numba) CPU path (2048 frames of a 512-point FFT, 512
 # of a 2048-point one): chunks are spread over threads, so a bucket should hold a few of them
 FUSED_CHUNK_BYTES = 4 << 20
@@ -502,6 +507,8 @@ def _analyze_fused(
     bank = None
     if plan is not None:
         bank = derived(plan.matrix, ("sparse",), lambda: cpu_kernels.sparse_filterbank(plan.matrix))
+    num_freqs = n_fft // 2 + 1
+    dense = plan is not None and num_freqs * plan.num_filters <= DENSE_MEL_MACS
     dtype, device = values.dtype, values.device
 
     def run(chunk: tuple[slice, slice]) -> None:
@@ -534,6 +541,10 @@ def _analyze_fused(
         out = _region(values, rows, span)
         if bank is None:
             cpu_kernels.power_spectrum(spec, power, out)
+        elif dense:
+            spectrum = workspace(cap * num_freqs, dtype, device, slot="power")
+            spectrum = spectrum[: n * num_freqs].view(n, num_freqs)
+            torch.mm(cpu_kernels.power_spectrum(spec, power, spectrum), plan.matrix, out=out)
         else:
             cpu_kernels.mel_energies(spec, power, bank, out)
 
