@@ -5,7 +5,8 @@ its own pass over a chunk, with a thread-team fork and join per pass. These kern
 at a time in registers and L1: :func:`fill_frames` reads the frame from the batch once and
 writes the windowed, zero-padded rFFT input once; :func:`mel_energies` turns the interleaved
 complex rFFT output of a block of frames into mel energies without writing a power spectrum;
-:func:`power_spectrum` writes the power spectrum of a plain spectrogram. The rFFT itself stays
+:func:`power_spectrum` writes a contiguous power spectrum (a plain spectrogram, or the input of
+one dense product with a small filterbank). The rFFT itself stays
 with torch (MKL).
 
 The frame mean accumulates in float64 and is applied as the nearest float32 value plus the
