@@ -279,8 +279,9 @@ def _analyze(
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """``(power or mel energies (B, T, D), log-energy (B, T) or None, frame counts (B,))``.
 
-    Without gradients this runs :func:`kernels.analyze` (chunked, in place); with them, the
-    composed differentiable steps.
+    Without gradients this runs :func:`kernels.analyze_waveforms` (fused numba kernels, when
+    :func:`cpu_kernels.usable`) or :func:`kernels.analyze` (chunked torch steps, in place); with
+    gradients, the composed differentiable steps.
     """
     if mel and mel_weights is None:
         mel_weights = _default_buffers(config)[1]
