@@ -3,10 +3,9 @@
 torch runs each step of the frame processing (mean, subtract, pre-emphasis, window, energy) as
 its own pass over a chunk, with a thread-team fork and join per pass. These kernels do one frame
 at a time in registers and L1: :func:`fill_frames` reads the frame from the batch once and
-writes the windowed, zero-padded rFFT input once; :func:`mel_energies` turns the interleaved
-complex rFFT output of a block of frames into mel energies without writing a power spectrum;
-:func:`power_spectrum` writes a contiguous power spectrum (a plain spectrogram, or the input of
-one dense product with a small filterbank). The rFFT itself stays
+writes the windowed, zero-padded rFFT input once; :func:`power_spectrum` turns the interleaved
+complex rFFT output into a contiguous power spectrum in one pass (a plain spectrogram, or the
+input of the filterbank's matrix products). The rFFT itself stays
 with torch (MKL).
 
 The frame mean accumulates in float64 and is applied as the nearest float32 value plus the
@@ -29,20 +28,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 import torch
 
 __all__ = [
     "ENABLED",
-    "MEL_BLOCK",
     "usable",
     "fill_frames",
     "power_spectrum",
-    "SparseFilterbank",
-    "sparse_filterbank",
-    "mel_energies",
 ]
 
 # use the numba kernels where they apply (CPU, float32/float64, no autograd)
@@ -198,61 +192,6 @@ def _power_spectrum_py(spec, power, out):
                 dst[k] = (src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]) ** half
 
 
-# frames per block of :func:`mel_energies`: the block's power spectra are transposed so that the
-# filterbank products run across frames in SIMD lanes (16 float32 lanes of AVX-512)
-MEL_BLOCK = 16
-
-# bins per segment of a block's transposed power spectra (16 KB of float32: stays in L1)
-MEL_SEGMENT = 256
-
-
-def _mel_energies_py(spec, power, first, stop, offset, weights, out):
-    # per block of MEL_BLOCK frames and segment of MEL_SEGMENT bins: the power spectra,
-    # transposed to (bins, frames), then every filter's share of the segment; each filter
-    # weight multiplies a whole row of frames (no short per-filter reductions)
-    n = spec.shape[0]
-    num_freqs = spec.shape[1] // 2
-    num_filters = first.shape[0]
-    pt = np.zeros((MEL_SEGMENT, MEL_BLOCK), dtype=out.dtype)
-    acc = np.empty((num_filters, MEL_BLOCK), dtype=out.dtype)
-    for i0 in range(0, n, MEL_BLOCK):
-        count = min(MEL_BLOCK, n - i0)
-        acc[:] = 0.0
-        j0 = 0
-        for k0 in range(0, num_freqs, MEL_SEGMENT):
-            k1 = min(num_freqs, k0 + MEL_SEGMENT)
-            for f in range(count):
-                src = spec[i0 + f]
-                for k in range(k0, k1):
-                    p = src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]
-                    if power == 1.0:
-                        p = np.sqrt(p)
-                    elif power != 2.0:
-                        p = p ** (power / 2.0)
-                    pt[k - k0, f] = p
-            for f in range(count, MEL_BLOCK):
-                for k in range(k1 - k0):
-                    pt[k, f] = 0.0
-            while j0 < num_filters and stop[j0] <= k0:
-                j0 += 1  # filters are ordered by their first bin: later ones start later
-            for j in range(j0, num_filters):
-                if first[j] >= k1:
-                    continue
-                lo = max(first[j], k0)
-                hi = min(stop[j], k1)
-                row = acc[j]
-                base = offset[j] - first[j]
-                for k in range(lo, hi):
-                    weight = weights[base + k]
-                    column = pt[k - k0]
-                    for f in range(MEL_BLOCK):
-                        row[f] += weight * column[f]
-        for f in range(count):
-            dst = out[i0 + f]
-            for j in range(num_filters):
-                dst[j] = acc[j, f]
-
-
 def _build(name: str, source: Callable) -> Callable:
     """The numba build of ``source`` (compiled on first call, cached on disk). No
     reassociation (see ``_total``) and no NaN/inf assumptions."""
@@ -335,50 +274,4 @@ def power_spectrum(spec: torch.Tensor, power: float, out: torch.Tensor) -> torch
     ``out`` (returned)."""
     view = torch.view_as_real(spec).reshape(spec.shape[0], -1)
     _run("power_spectrum", _power_spectrum_py, _flat(view), float(power), _flat(out))
-    return out
-
-
-class SparseFilterbank(NamedTuple):
-    """A ``(F, M)`` filterbank by filter: filter ``j`` weighs bins ``first[j]:stop[j]`` with
-    ``weights[offset[j]:offset[j] + stop[j] - first[j]]``."""
-
-    first: np.ndarray
-    stop: np.ndarray
-    offset: np.ndarray
-    weights: np.ndarray
-
-
-def sparse_filterbank(matrix: torch.Tensor) -> SparseFilterbank:
-    """:class:`SparseFilterbank` of a ``(F, M)`` filterbank (weights in its dtype)."""
-    dense = matrix.detach().cpu().numpy()
-    nonzero = dense != 0
-    num_freqs, num_filters = dense.shape
-    has = nonzero.any(axis=0)
-    first = np.where(has, nonzero.argmax(axis=0), 0).astype(np.int64)
-    stop = np.where(has, num_freqs - nonzero[::-1].argmax(axis=0), 0).astype(np.int64)
-    sizes = stop - first
-    offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    weights = np.concatenate(
-        [dense[first[j] : stop[j], j] for j in range(num_filters)] + [dense[:0, 0]]
-    )
-    return SparseFilterbank(first, stop, offset, np.ascontiguousarray(weights))
-
-
-def mel_energies(
-    spec: torch.Tensor, power: float, bank: SparseFilterbank, out: torch.Tensor
-) -> torch.Tensor:
-    """``|spec| ** power @ filterbank`` of a complex ``(n, F)`` tensor into the contiguous
-    ``(n, M)`` ``out`` (returned), in one pass with no power spectrum in memory."""
-    view = torch.view_as_real(spec).reshape(spec.shape[0], -1)
-    _run(
-        "mel_energies",
-        _mel_energies_py,
-        _flat(view),
-        float(power),
-        bank.first,
-        bank.stop,
-        bank.offset,
-        bank.weights,
-        _flat(out),
-    )
     return out

@@ -56,9 +56,9 @@ BAND_OVERHEAD = 256
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
 
-# up to this many filterbank weights (bins x filters) per frame, a contiguous power spectrum
-# and one dense matrix product beat the fused power + mel kernel (the Kaldi bank: 257 x 23;
-# the librosa bank, 1025 x 128, stays fused)
+# up to this many filterbank weights (bins x filters) the fused CPU path applies the filterbank
+# as one dense product (the Kaldi bank: 257 x 23); larger ones (librosa: 1025 x 128) go band
+# by band (see _bands)
 DENSE_MEL_MACS = 16384
 
 # rFFT input bytes per chunk of the fused (numba) CPU path: 2048 frames of a 512-point FFT, 512
@@ -493,8 +493,8 @@ def _analyze_fused(
     chunk_frames: int | None,
 ) -> None:
     """The numba path of :func:`analyze` and :func:`analyze_waveforms`: per chunk, one fused
-    pass writes the rFFT input, torch's rFFT, and one pass to mel energies (or a power spectrum,
-    and matrix products for large FFTs) straight into ``values``. ``source`` is
+    pass writes the rFFT input, torch's rFFT, one pass to a contiguous power spectrum, and the
+    filterbank as one dense product (small banks) or band by band, into ``values``. ``source`` is
     ``(signal, row_stride, lengths, hop, offset, pad_mode)`` as :func:`cpu_kernels.fill_frames`
     takes it and ``shape`` is ``(B, T, W)``."""
     signal, row_stride, lengths, hop, offset, pad_mode = source
@@ -503,9 +503,6 @@ def _analyze_fused(
         chunk_frames = max(256, FUSED_CHUNK_BYTES // (n_fft * values.element_size()))
     win = window.detach().to(values.dtype).numpy()
     cap = min(chunk_frames, batch * t_max)
-    bank = None
-    if plan is not None:
-        bank = derived(plan.matrix, ("sparse",), lambda: cpu_kernels.sparse_filterbank(plan.matrix))
     num_freqs = n_fft // 2 + 1
     dense = plan is not None and num_freqs * plan.num_filters <= DENSE_MEL_MACS
     dtype, device = values.dtype, values.device
@@ -538,14 +535,23 @@ def _analyze_fused(
             _region(energies, rows, span).copy_(sink)
         spec = torch.fft.rfft(buf)
         out = _region(values, rows, span)
-        if bank is None:
+        if plan is None:
             cpu_kernels.power_spectrum(spec, power, out)
-        elif dense:
-            spectrum = workspace(cap * num_freqs, dtype, device, slot="power")
-            spectrum = spectrum[: n * num_freqs].view(n, num_freqs)
-            torch.mm(cpu_kernels.power_spectrum(spec, power, spectrum), plan.matrix, out=out)
-        else:
-            cpu_kernels.mel_energies(spec, power, bank, out)
+            return
+        spectrum = workspace(cap * num_freqs, dtype, device, slot="power")
+        spectrum = spectrum[: n * num_freqs].view(n, num_freqs)
+        cpu_kernels.power_spectrum(spec, power, spectrum)
+        if dense:
+            torch.mm(spectrum, plan.matrix, out=out)
+            return
+        grid = workspace(cap * plan.num_filters, dtype, device, slot="mel")
+        grid = grid[: n * plan.num_filters].view(plan.num_filters, n)
+        for block, (m0, m1, lo, hi) in zip(plan.weights, plan.bands):
+            if hi > lo:
+                torch.mm(block, spectrum[:, lo:hi].t(), out=grid[m0:m1])
+            else:
+                grid[m0:m1].zero_()
+        out.copy_(grid.t())
 
     for chunk in _chunks(batch, t_max, chunk_frames):
         run(chunk)
