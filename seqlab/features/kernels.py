@@ -356,24 +356,6 @@ def analyze(
     energies = torch.empty(batch, t_max, dtype=dtype, device=device) if energy else None
     if batch == 0 or t_max == 0:
         return values, energies
-    if cpu_kernels.usable(frames):
-        signal, row_stride, hop = _frame_source(frames)
-        everything = np.full(batch, np.iinfo(np.int64).max // 2, dtype=np.int64)
-        _analyze_fused(
-            (signal, row_stride, everything, hop, 0, "constant"),
-            (batch, t_max, wlen),
-            window,
-            plan,
-            values,
-            energies,
-            n_fft=n_fft,
-            power=power,
-            preemphasis=preemphasis,
-            remove_dc_offset=remove_dc_offset,
-            energy=energy,
-            chunk_frames=chunk_frames,
-        )
-        return values, energies
     if chunk_frames is None:
         chunk_frames = CHUNK_FRAMES if device.type == "cpu" else batch * t_max
     cap = min(chunk_frames, batch * t_max)  # a chunk's frames, at most
@@ -406,19 +388,6 @@ def analyze(
             result = mel_energies(spec, plan, power, out=out_space[: n * dim].view(dim, n))
             values[rows, span] = result.view(dim, b, t).permute(1, 2, 0)
     return values, energies
-
-
-def _frame_source(frames: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-    """``(signal, row_stride, hop)``: a 1-D contiguous tensor over the samples of ``(B, T, W)``
-    frames such that frame ``(b, t)`` is ``signal[b * row_stride + t * hop:][:W]`` (the frames'
-    own storage for an ``unfold`` view of a contiguous batch, else a contiguous copy)."""
-    if frames.stride(-1) != 1 or frames.stride(0) < 0 or frames.stride(1) < 0:
-        frames = frames.contiguous()
-    batch, t_max, wlen = frames.shape
-    row_stride, hop = frames.stride(0), frames.stride(1)
-    total = (batch - 1) * row_stride + (t_max - 1) * hop + wlen
-    signal = torch.as_strided(frames, (total,), (1,), frames.storage_offset())
-    return signal, row_stride, hop
 
 
 def _region(x: torch.Tensor, rows: slice, span: slice) -> torch.Tensor:
@@ -492,7 +461,7 @@ def _analyze_fused(
     energy: str | None,
     chunk_frames: int | None,
 ) -> None:
-    """The numba path of :func:`analyze` and :func:`analyze_waveforms`: per chunk, one fused
+    """The numba path of :func:`analyze_waveforms`: per chunk, one fused
     pass writes the rFFT input, torch's rFFT, one pass to a contiguous power spectrum, and the
     filterbank as one dense product (small banks) or band by band, into ``values``. ``source`` is
     ``(signal, row_stride, lengths, hop, offset, pad_mode)`` as :func:`cpu_kernels.fill_frames`
