@@ -67,18 +67,15 @@ def compute_in_buckets(
         longest = int(waveforms[bucket[0]].shape[-1])
         batch = staging[: len(bucket) * longest].view(len(bucket), longest)
         lengths = torch.tensor([int(waveforms[i].shape[-1]) for i in bucket], dtype=torch.long)
-        if batch.device.type == "cpu" and all(waveforms[i].device.type == "cpu" for i in bucket):
-            # numpy copies: one memcpy each, no thread-team start per row
-            rows = batch.numpy()
-            for row, i in enumerate(bucket):
-                n = int(waveforms[i].shape[-1])
-                rows[row, :n] = waveforms[i].detach().numpy()
-                rows[row, n:] = 0.0
-        else:
-            for row, i in enumerate(bucket):
-                n = int(waveforms[i].shape[-1])
-                batch[row, :n].copy_(waveforms[i])
-                batch[row, n:].zero_()
+        # on the CPU numpy copies: one memcpy each, no thread-team start per row
+        on_cpu = batch.device.type == "cpu" and all(
+            waveforms[i].device.type == "cpu" for i in bucket
+        )
+        rows = batch.numpy() if on_cpu else batch
+        for row, i in enumerate(bucket):
+            n = int(waveforms[i].shape[-1])
+            rows[row, :n] = waveforms[i].detach().numpy() if on_cpu else waveforms[i]
+            rows[row, n:] = 0.0
         feats, frames = frontend(batch, lengths.to(batch.device))
         if _aliases(feats, staging):
             feats = feats.clone()

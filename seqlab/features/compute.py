@@ -27,7 +27,7 @@ import torch
 from seqlab.features import cpu_kernels, kernels
 from seqlab.features import functional as F
 from seqlab.features.errors import FeatureError
-from seqlab.features.framing import frame_offset, num_frames, pad_for_framing
+from seqlab.features.framing import frame_offset, num_frames, pad_for_framing, padding_mode
 from seqlab.features.presets import FeatureConfig, resolve_config
 
 __all__ = [
@@ -303,7 +303,7 @@ def _analyze(
             kernels.mel_plan(mel_weights, x.dtype, x.device) if mel else None,
             hop=hop,
             offset=frame_offset(wlen, hop, **geometry),
-            pad_mode=config.pad_mode if config.center else "symmetric",
+            pad_mode=padding_mode(config.pad_mode, center=config.center),
             n_fft=config.fft_length,
             power=config.power,
             preemphasis=config.preemphasis,

@@ -32,6 +32,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from seqlab.features.framing import PAD_MODES
+
 __all__ = [
     "ENABLED",
     "usable",
@@ -206,9 +208,6 @@ def _run(name: str, source: Callable, *args) -> None:
 
 def _flat(x: torch.Tensor) -> np.ndarray:
     return x.detach().numpy()
-
-
-PAD_MODES = ("constant", "reflect", "symmetric", "edge")
 
 
 def fill_frames(

@@ -23,7 +23,7 @@ import torch
 
 from seqlab.features.errors import FeatureError
 
-__all__ = ["PAD_MODES", "num_frames", "frame_offset", "pad_for_framing", "frame"]
+__all__ = ["PAD_MODES", "num_frames", "frame_offset", "padding_mode", "pad_for_framing", "frame"]
 
 PAD_MODES = ("constant", "reflect", "symmetric", "edge")
 
@@ -63,6 +63,12 @@ def frame_offset(frame_length: int, hop_length: int, *, center: bool, snip_edges
     if snip_edges:
         return 0
     return frame_length // 2 - hop_length // 2
+
+
+def padding_mode(pad_mode: str, *, center: bool) -> str:
+    """The pad mode in effect: ``pad_mode`` for librosa's ``center``, else ``symmetric``
+    (Kaldi's ``snip_edges=False``; ``snip_edges=True`` frames never read padding)."""
+    return pad_mode if center else "symmetric"
 
 
 def _source_index(j: torch.Tensor, n: torch.Tensor, mode: str) -> torch.Tensor:
@@ -120,7 +126,7 @@ def pad_for_framing(
     offset = frame_offset(frame_length, hop_length, center=center, snip_edges=snip_edges)
     if offset == 0 and needed <= n_max and (center is False and snip_edges):
         return waveforms[:, :needed], frame_lengths  # snip_edges frames never read past a length
-    mode = pad_mode if center else "symmetric"
+    mode = padding_mode(pad_mode, center=center)
     if n_max == 0:
         return waveforms.new_zeros(batch, needed), frame_lengths
     # copy the samples once, then write only the edges: ``offset`` samples before each signal

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
@@ -252,7 +251,19 @@ def mel_energies(
         blocks, step = plan.weights, 1
     if out is None:
         out = torch.empty(plan.num_filters, r, dtype=rows.dtype, device=rows.device)
-    for block, (m0, m1, lo, hi) in zip(blocks, plan.bands):
+    return _banded_product(rows, blocks, plan.bands, step, out)
+
+
+def _banded_product(
+    rows: torch.Tensor,
+    blocks: tuple[torch.Tensor, ...],
+    bands: tuple[tuple[int, int, int, int], ...],
+    step: int,
+    out: torch.Tensor,
+) -> torch.Tensor:
+    """``out[m0:m1] = block @ rows[:, step * lo : step * hi].T`` for each band (``out`` is
+    ``(M, R)``; a band with no bins gets zeros)."""
+    for block, (m0, m1, lo, hi) in zip(blocks, bands):
         if hi > lo:
             torch.mm(block, rows[:, step * lo : step * hi].t(), out=out[m0:m1])
         else:
@@ -418,9 +429,12 @@ def analyze_waveforms(
     with no padded copy: frame ``t`` of row ``b`` reads samples ``t * hop - offset`` onwards,
     and positions outside ``[0, lengths[b])`` come from ``pad_mode`` (as
     :func:`seqlab.features.framing.pad_for_framing`). ``num_frames`` frames per row (``T``)
-    are computed; the window's length is the frame length. Returns as :func:`analyze`."""
+    are computed; the window's length is the frame length. Returns as :func:`analyze`.
+
+    Per chunk: one numba pass writes the rFFT input, torch's rFFT, one numba pass to a
+    contiguous power spectrum, and the filterbank as one dense product (small banks) or band by
+    band."""
     batch = waveforms.shape[0]
-    wlen = window.shape[0]
     num_freqs = n_fft // 2 + 1
     dim = plan.num_filters if plan is not None else num_freqs
     dtype, device = waveforms.dtype, waveforms.device
@@ -429,65 +443,24 @@ def analyze_waveforms(
     if batch == 0 or num_frames == 0:
         return values, energies
     signal = waveforms.contiguous()
-    _analyze_fused(
-        (signal.view(-1), signal.shape[1], lengths.cpu().numpy(), hop, offset, pad_mode),
-        (batch, num_frames, wlen),
-        window,
-        plan,
-        values,
-        energies,
-        n_fft=n_fft,
-        power=power,
-        preemphasis=preemphasis,
-        remove_dc_offset=remove_dc_offset,
-        energy=energy,
-        chunk_frames=chunk_frames,
-    )
-    return values, energies
-
-
-def _analyze_fused(
-    source: tuple[torch.Tensor, int, np.ndarray, int, int, str],
-    shape: tuple[int, int, int],
-    window: torch.Tensor,
-    plan: MelPlan | None,
-    values: torch.Tensor,
-    energies: torch.Tensor | None,
-    *,
-    n_fft: int,
-    power: float,
-    preemphasis: float,
-    remove_dc_offset: bool,
-    energy: str | None,
-    chunk_frames: int | None,
-) -> None:
-    """The numba path of :func:`analyze_waveforms`: per chunk, one fused
-    pass writes the rFFT input, torch's rFFT, one pass to a contiguous power spectrum, and the
-    filterbank as one dense product (small banks) or band by band, into ``values``. ``source`` is
-    ``(signal, row_stride, lengths, hop, offset, pad_mode)`` as :func:`cpu_kernels.fill_frames`
-    takes it and ``shape`` is ``(B, T, W)``."""
-    signal, row_stride, lengths, hop, offset, pad_mode = source
-    batch, t_max, wlen = shape
+    row_stride = signal.shape[1]
+    signal = signal.view(-1)
+    sizes = lengths.cpu().numpy()
     if chunk_frames is None:
         chunk_frames = max(256, FUSED_CHUNK_BYTES // (n_fft * values.element_size()))
-    win = window.detach().to(values.dtype).numpy()
-    cap = min(chunk_frames, batch * t_max)
-    num_freqs = n_fft // 2 + 1
+    win = window.detach().to(dtype).numpy()
+    cap = min(chunk_frames, batch * num_frames)
     dense = plan is not None and num_freqs * plan.num_filters <= DENSE_MEL_MACS
-    dtype, device = values.dtype, values.device
-
-    def run(chunk: tuple[slice, slice]) -> None:
-        rows, span = chunk
+    for rows, span in _chunks(batch, num_frames, chunk_frames):
         n = (rows.stop - rows.start) * (span.stop - span.start)
-        space = workspace(cap * n_fft, dtype, device)
-        buf = space[: n * n_fft].view(n, n_fft)
+        buf = workspace(cap * n_fft, dtype, device)[: n * n_fft].view(n, n_fft)
         sink = None
         if energies is not None:
             sink = workspace(cap, torch.float64, device, slot="energy")[:n]
         cpu_kernels.fill_frames(
             signal,
             row_stride,
-            lengths,
+            sizes,
             hop,
             rows,
             span,
@@ -506,21 +479,14 @@ def _analyze_fused(
         out = _region(values, rows, span)
         if plan is None:
             cpu_kernels.power_spectrum(spec, power, out)
-            return
+            continue
         spectrum = workspace(cap * num_freqs, dtype, device, slot="power")
         spectrum = spectrum[: n * num_freqs].view(n, num_freqs)
         cpu_kernels.power_spectrum(spec, power, spectrum)
         if dense:
             torch.mm(spectrum, plan.matrix, out=out)
-            return
+            continue
         grid = workspace(cap * plan.num_filters, dtype, device, slot="mel")
         grid = grid[: n * plan.num_filters].view(plan.num_filters, n)
-        for block, (m0, m1, lo, hi) in zip(plan.weights, plan.bands):
-            if hi > lo:
-                torch.mm(block, spectrum[:, lo:hi].t(), out=grid[m0:m1])
-            else:
-                grid[m0:m1].zero_()
-        out.copy_(grid.t())
-
-    for chunk in _chunks(batch, t_max, chunk_frames):
-        run(chunk)
+        out.copy_(_banded_product(spectrum, plan.weights, plan.bands, 1, grid).t())
+    return values, energies
