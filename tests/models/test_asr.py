@@ -48,7 +48,9 @@ OVERFIT_CASES = [
     ("ctc", "conformer", "lstm", 1e-2, 80, 0.05, True),
     ("attention", "transformer", "lstm", 1e-2, 80, 0.05, True),
     ("attention", "rnn", "lstm", 1e-2, 120, 0.1, False),
-    ("joint", "conformer", "lstm", 1e-2, 150, 0.1, True),
+    # lr 1e-2 left seed 0 on a plateau of the attention loss on some CPUs; 3e-3 converges
+    # on seeds 0-4 to a loss of 0.006-0.015
+    ("joint", "conformer", "lstm", 3e-3, 150, 0.1, True),
 ]
 
 
