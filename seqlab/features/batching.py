@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
+from seqlab.features import kernels, workers
+
 __all__ = ["length_buckets", "pad_batch", "compute_in_buckets"]
 
 
@@ -52,19 +54,23 @@ def compute_in_buckets(
     waveforms; returns each utterance's ``(T_i, D)`` features in input order (on the CPU when
     ``device`` is given, else on the frontend's output device).
 
-    The buckets are zero-padded into one staging buffer reused from bucket to bucket (a fresh
-    buffer per bucket costs page faults comparable to the features themselves); features that
-    alias it are copied out.
+    Each bucket is zero-padded into a staging buffer that the thread reuses from bucket to
+    bucket (a fresh buffer per bucket costs page faults comparable to the features
+    themselves); features that alias it are copied out. When everything stays on the CPU (the
+    waveforms, ``device``, and a ``frontend`` that is an ``nn.Module`` with CPU parameters and
+    buffers) and torch runs on several threads, whole buckets go to the single-threaded feature
+    workers (:mod:`seqlab.features.workers`): each pads its bucket and runs the frontend on it.
     """
     out: list[torch.Tensor | None] = [None] * len(waveforms)
     buckets = list(length_buckets([w.shape[-1] for w in waveforms], max_samples, max_batch))
     if not buckets:
         return []
-    sizes = [len(b) * int(waveforms[b[0]].shape[-1]) for b in buckets]
     first = waveforms[buckets[0][0]]
-    staging = torch.empty(max(sizes), dtype=first.dtype, device=device or first.device)
-    for bucket in buckets:
+    target = torch.device(device) if device is not None else first.device
+
+    def run(bucket: list[int]) -> None:
         longest = int(waveforms[bucket[0]].shape[-1])
+        staging = kernels.workspace(len(bucket) * longest, first.dtype, target, slot="staging")
         batch = staging[: len(bucket) * longest].view(len(bucket), longest)
         lengths = torch.tensor([int(waveforms[i].shape[-1]) for i in bucket], dtype=torch.long)
         # on the CPU numpy copies: one memcpy each, no thread-team start per row
@@ -83,7 +89,23 @@ def compute_in_buckets(
             feats, frames = feats.cpu(), frames.cpu()
         for row, (i, t) in enumerate(zip(bucket, frames.tolist())):
             out[i] = feats[row, :t]
+
+    if _runs_on_cpu(frontend, waveforms, target):
+        workers.for_each(run, buckets)
+    else:
+        for bucket in buckets:
+            run(bucket)
     return out  # type: ignore[return-value]
+
+
+def _runs_on_cpu(
+    frontend: Callable, waveforms: Sequence[torch.Tensor], target: torch.device
+) -> bool:
+    """Whether the whole computation stays on the CPU (so it may run on the workers)."""
+    if target.type != "cpu" or not isinstance(frontend, torch.nn.Module):
+        return False
+    tensors = [*frontend.parameters(), *frontend.buffers(), *waveforms]
+    return all(t.device.type == "cpu" for t in tensors)
 
 
 def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:

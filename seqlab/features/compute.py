@@ -24,7 +24,7 @@ import math
 
 import torch
 
-from seqlab.features import cpu_kernels, kernels
+from seqlab.features import cpu_kernels, kernels, workers
 from seqlab.features import functional as F
 from seqlab.features.errors import FeatureError
 from seqlab.features.framing import frame_offset, num_frames, pad_for_framing, padding_mode
@@ -35,6 +35,7 @@ __all__ = [
     "build_mel_weights",
     "build_dct",
     "check_waveforms",
+    "check_finite_samples",
     "frame_spectra",
     "power_spectrogram",
     "spectrogram",
@@ -76,12 +77,15 @@ def check_waveforms(
     lengths: torch.Tensor | None,
     config: FeatureConfig,
     sample_rate: int | None = None,
+    *,
+    check_finite: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate a ``(B, N)`` float batch and its lengths; returns ``(waveforms, lengths)``.
 
     Raises:
         FeatureError: wrong rank or dtype, lengths outside ``[0, N]`` or of the wrong shape,
-            NaN/inf samples (naming the rows), or ``sample_rate != config.sample_rate``.
+            NaN/inf samples (naming the rows; unless ``check_finite`` is off), or
+            ``sample_rate != config.sample_rate``.
     """
     if sample_rate is not None and int(sample_rate) != config.sample_rate:
         raise FeatureError(
@@ -106,10 +110,17 @@ def check_waveforms(
         lengths = lengths.long()
         if batch and (int(lengths.min()) < 0 or int(lengths.max()) > n):
             raise FeatureError(f"lengths must lie in [0, {n}], got {lengths.tolist()}")
-    if batch and n and not bool(torch.isfinite(waveforms.sum())):  # one pass; details on failure
-        rows = torch.nonzero(~torch.isfinite(waveforms).all(dim=1)).flatten().tolist()
-        raise FeatureError(f"waveform rows {rows} hold NaN or infinite samples")
+    if check_finite:
+        check_finite_samples(waveforms)
     return waveforms, lengths
+
+
+def check_finite_samples(waveforms: torch.Tensor, first_row: int = 0) -> None:
+    """Raise :class:`FeatureError` naming the rows (numbered from ``first_row``) of a
+    ``(B, N)`` batch that hold NaN or infinite samples."""
+    if waveforms.numel() and not bool(torch.isfinite(waveforms.sum())):  # one pass
+        bad = torch.nonzero(~torch.isfinite(waveforms).all(dim=1)).flatten() + first_row
+        raise FeatureError(f"waveform rows {bad.tolist()} hold NaN or infinite samples")
 
 
 def _needs_grad(*tensors: torch.Tensor | None) -> bool:
@@ -346,14 +357,12 @@ def _prepare(
     flat = waveforms.reshape(math.prod(lead), waveforms.shape[-1])
     if lengths is not None:
         lengths = torch.as_tensor(lengths, device=waveforms.device).reshape(-1)
-    flat, lens = check_waveforms(flat, lengths, config, sample_rate)
+    flat, lens = check_waveforms(flat, lengths, config, sample_rate, check_finite=False)
     return flat, lens, lead
 
 
-def _finish(
-    feats: torch.Tensor, counts: torch.Tensor, lead: tuple[int, ...]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero the frames past each count and restore the leading dims."""
+def _finish(feats: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero the frames of ``(B, T, D)`` features past each of the ``(B,)`` counts."""
     t = feats.shape[1]
     if feats.shape[0] and t and bool((counts < t).any()):
         if feats.requires_grad:
@@ -362,7 +371,7 @@ def _finish(
             for row, count in enumerate(counts.tolist()):
                 if count < t:
                     feats[row, count:].zero_()
-    return feats.reshape(*lead, t, feats.shape[-1]), counts.reshape(lead)
+    return feats, counts
 
 
 def _log(x: torch.Tensor, counts: torch.Tensor, config: FeatureConfig) -> torch.Tensor:
@@ -387,6 +396,97 @@ def _with_energy(feats: torch.Tensor, energy: torch.Tensor | None, replace: bool
     return torch.cat([energy[..., None], feats[..., 1:] if replace else feats], dim=-1)
 
 
+def _features(
+    kind: str,
+    flat: torch.Tensor,
+    lens: torch.Tensor,
+    config: FeatureConfig,
+    window: torch.Tensor | None,
+    mel_weights: torch.Tensor | None,
+    dct: torch.Tensor | None,
+    dither: float | None,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``kind`` features ``(B, T, D)`` of a checked ``(B, N)`` batch, frames past each count
+    zeroed, and the ``(B,)`` frame counts."""
+    mel = kind != "spectrogram"
+    values, energy, counts = _analyze(
+        flat, lens, config, window, mel_weights, dither, generator, mel=mel
+    )
+    logged = _log(values, counts, config)
+    if kind == "mfcc":
+        feats = _cepstra(logged, energy, config, dct)
+    else:
+        feats = _with_energy(logged, energy, replace=kind == "spectrogram")
+    return _finish(feats, counts)
+
+
+def _row_groups(flat: torch.Tensor, *buffers: torch.Tensor | None) -> list[slice] | None:
+    """Row slices for the feature workers (:mod:`seqlab.features.workers`), or ``None`` to
+    compute the batch in this thread (GPU, autograd, one torch thread, or fewer than two rows
+    per worker: the workers then share out the frame chunks instead).
+
+    Whole rows go to a worker, which runs the complete single-threaded pipeline on them (log,
+    ``top_db`` per utterance, DCT included), so the calling thread starts no thread team of its
+    own while the workers run."""
+    if not cpu_kernels.usable(flat) or _needs_grad(flat, *buffers):
+        return None
+    size = workers.pool_size()
+    batch = flat.shape[0]
+    if size < 2 or batch < 2 * size:
+        return None
+    parts = size
+    bounds = [round(i * batch / parts) for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def _compute(
+    kind: str,
+    waveforms: torch.Tensor,
+    lengths: torch.Tensor | None,
+    config: FeatureConfig,
+    window: torch.Tensor | None,
+    mel_weights: torch.Tensor | None,
+    dct: torch.Tensor | None,
+    dither: float | None,
+    generator: torch.Generator | None,
+    sample_rate: int | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features of ``(..., N)`` waveforms for :func:`spectrogram`, :func:`fbank` and
+    :func:`mfcc`: in this thread, or in row groups on the feature workers (the dither is
+    drawn here first, so the result does not depend on the split). With workers, every pass
+    over the samples runs in them, the NaN check included: a multi-threaded torch op here
+    would leave torch's own thread team spinning on the cores the workers need."""
+    flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
+    groups = _row_groups(flat, window, mel_weights, dct)
+    if groups is None:
+        check_finite_samples(flat)
+        feats, counts = _features(
+            kind, flat, lens, config, window, mel_weights, dct, dither, generator
+        )
+    else:
+        x = F.dither(flat, _dither_amount(config, dither), generator)
+        counts = num_frames(
+            lens,
+            config.frame_length_samples,
+            config.frame_shift_samples,
+            center=config.center,
+            snip_edges=config.snip_edges,
+        )
+        feats = torch.empty(x.shape[0], int(counts.max()), config.num_features(kind), dtype=x.dtype)
+
+        def run(rows: slice) -> None:
+            check_finite_samples(flat[rows], rows.start)
+            part, _ = _features(
+                kind, x[rows], lens[rows], config, window, mel_weights, dct, 0.0, None
+            )
+            feats[rows, : part.shape[1]] = part
+            feats[rows, part.shape[1] :] = 0.0
+
+        workers.for_each(run, groups)
+    return feats.reshape(*lead, *feats.shape[1:]), counts.reshape(lead)
+
+
 def spectrogram(
     waveforms: torch.Tensor,
     lengths: torch.Tensor | None = None,
@@ -403,10 +503,18 @@ def spectrogram(
     Returns ``(features, frame_lengths)``; see :func:`fbank` for the arguments.
     """
     config = config or resolve_config("kaldi", "spectrogram")
-    flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
-    power, energy, counts = _analyze(flat, lens, config, window, None, dither, generator, mel=False)
-    feats = _with_energy(_log(power, counts, config), energy, replace=True)
-    return _finish(feats, counts, lead)
+    return _compute(
+        "spectrogram",
+        waveforms,
+        lengths,
+        config,
+        window,
+        None,
+        None,
+        dither,
+        generator,
+        sample_rate,
+    )
 
 
 def fbank(
@@ -437,12 +545,18 @@ def fbank(
         ``(...)`` long frame counts. Frames past a count are zero.
     """
     config = config or resolve_config("kaldi", "fbank")
-    flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
-    mels, energy, counts = _analyze(
-        flat, lens, config, window, mel_weights, dither, generator, mel=True
+    return _compute(
+        "fbank",
+        waveforms,
+        lengths,
+        config,
+        window,
+        mel_weights,
+        None,
+        dither,
+        generator,
+        sample_rate,
     )
-    feats = _with_energy(_log(mels, counts, config), energy, replace=False)
-    return _finish(feats, counts, lead)
 
 
 def mfcc(
@@ -464,12 +578,18 @@ def mfcc(
     as :func:`fbank`.
     """
     config = config or resolve_config("kaldi", "mfcc")
-    flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
-    mels, energy, counts = _analyze(
-        flat, lens, config, window, mel_weights, dither, generator, mel=True
+    return _compute(
+        "mfcc",
+        waveforms,
+        lengths,
+        config,
+        window,
+        mel_weights,
+        dct,
+        dither,
+        generator,
+        sample_rate,
     )
-    feats = _cepstra(_log(mels, counts, config), energy, config, dct)
-    return _finish(feats, counts, lead)
 
 
 def _cepstra(

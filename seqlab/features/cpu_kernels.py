@@ -4,24 +4,21 @@ torch runs each step of the frame processing (mean, subtract, pre-emphasis, wind
 its own pass over a chunk, with a thread-team fork and join per pass. These kernels do one frame
 at a time in registers and L1: :func:`fill_frames` reads the frame from the batch once and
 writes the windowed, zero-padded rFFT input once; :func:`power_spectrum` turns the interleaved
-complex rFFT output into a contiguous power spectrum in one pass (a plain spectrogram, or the
-input of the filterbank's matrix products). The rFFT itself stays
-with torch (MKL).
+complex rFFT output into a contiguous power spectrum in one pass, and :func:`power_mel` into mel
+energies (the frame's power spectrum stays in L1; each filter sums only its nonzero bins, about
+2 multiply-adds per bin instead of a dense ``F x M`` product). The rFFT itself stays with torch
+(MKL).
 
 The frame mean accumulates in float64 and is applied as the nearest float32 value plus the
 rest: a constant frame's mean is exact, so digital silence with any DC offset leaves exactly
 zero (Kaldi's log floor), and float32 audio with a DC offset keeps full precision without a
 second mean pass.
 
-Threads: the kernels are serial, and :func:`usable` selects them only when torch runs on one
-thread (a DataLoader worker, ``torch.set_num_threads(1)``), where they beat the chain of torch
-passes. With more threads torch's own thread team spreads every pass over the cores, and on
-the 2-core machine this was tuned on that won: numba's ``parallel=True`` adds a second OpenMP
-team whose idle threads spin on the same cores, and a Python thread pool that calls torch
-(the rFFT) starts an OpenMP team per pool thread, after which GNU OpenMP stops spinning between
-regions in every team and all later torch ops in the process ran about 2x slower.
+Threads: the kernels are serial and ``nogil``. With several torch threads the caller shares
+chunks or row groups out to single-threaded workers (:mod:`seqlab.features.workers`) instead
+of using numba's ``parallel=True``, whose OpenMP team would spin on the same cores as torch's.
 ``SEQLAB_NUMBA=0`` in the environment, or :data:`ENABLED` set to ``False``, turns the kernels
-off.
+off (the chain of torch steps runs instead).
 """
 
 from __future__ import annotations
@@ -39,6 +36,7 @@ __all__ = [
     "usable",
     "fill_frames",
     "power_spectrum",
+    "power_mel",
 ]
 
 # use the numba kernels where they apply (CPU, float32/float64, no autograd)
@@ -55,14 +53,13 @@ except Exception:  # pragma: no cover - numba ships with librosa; without it the
 
 
 def usable(tensor: torch.Tensor) -> bool:
-    """Whether the numba kernels handle ``tensor``'s frames: CPU float32/float64 while torch
-    runs on one thread (see the module docstring)."""
+    """Whether the numba kernels handle ``tensor``'s frames: CPU float32/float64, kernels
+    enabled and numba installed."""
     return (
         ENABLED
         and numba is not None
         and tensor.device.type == "cpu"
         and tensor.dtype in (torch.float32, torch.float64)
-        and torch.get_num_threads() == 1
     )
 
 
@@ -177,21 +174,49 @@ def _fill_frames_py(
             energy[i] = _centred_energy(row[:w], m * 0, m * 0)
 
 
+def _row_power(src, power, dst):
+    # |X| ** power of one interleaved complex row into dst (branch outside the loops)
+    num_freqs = dst.shape[0]
+    if power == 2.0:
+        for k in range(num_freqs):
+            dst[k] = src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]
+    elif power == 1.0:
+        for k in range(num_freqs):
+            dst[k] = np.sqrt(src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1])
+    else:
+        half = power / 2.0
+        for k in range(num_freqs):
+            dst[k] = (src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]) ** half
+
+
+def _dot(x, y):
+    total = 0.0
+    for k in range(x.shape[0]):
+        total += x[k] * y[k]
+    return total
+
+
+if numba is not None:
+    _row_power = numba.njit(cache=True, nogil=True, fastmath={"contract"})(_row_power)
+    _dot = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})(_dot)
+
+
 def _power_spectrum_py(spec, power, out):
-    n, num_freqs = out.shape
+    for i in range(out.shape[0]):
+        _row_power(spec[i], power, out[i])
+
+
+def _power_mel_py(spec, power, bins, offsets, weights, out):
+    # per frame: the power spectrum into an L1-sized row, then each filter's dot product over
+    # its nonzero bins (bins[m] = (lo, hi), weights[offsets[m]:offsets[m + 1]])
+    n, num_filters = out.shape
+    p = np.empty(spec.shape[1] // 2, dtype=out.dtype)
     for i in range(n):
-        src = spec[i]
-        dst = out[i]
-        if power == 2.0:
-            for k in range(num_freqs):
-                dst[k] = src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]
-        elif power == 1.0:
-            for k in range(num_freqs):
-                dst[k] = np.sqrt(src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1])
-        else:
-            half = power / 2.0
-            for k in range(num_freqs):
-                dst[k] = (src[2 * k] * src[2 * k] + src[2 * k + 1] * src[2 * k + 1]) ** half
+        _row_power(spec[i], power, p)
+        row = out[i]
+        for m in range(num_filters):
+            lo, hi = bins[m, 0], bins[m, 1]
+            row[m] = _dot(p[lo:hi], weights[offsets[m] : offsets[m + 1]])
 
 
 def _build(name: str, source: Callable) -> Callable:
@@ -273,4 +298,27 @@ def power_spectrum(spec: torch.Tensor, power: float, out: torch.Tensor) -> torch
     ``out`` (returned)."""
     view = torch.view_as_real(spec).reshape(spec.shape[0], -1)
     _run("power_spectrum", _power_spectrum_py, _flat(view), float(power), _flat(out))
+    return out
+
+
+def power_mel(
+    spec: torch.Tensor,
+    power: float,
+    bins: np.ndarray,
+    offsets: np.ndarray,
+    weights: np.ndarray,
+    out: torch.Tensor,
+) -> torch.Tensor:
+    """Mel energies ``|spec| ** power @ filterbank`` of a complex ``(n, F)`` tensor into the
+    contiguous real ``(n, M)`` ``out`` (returned), one frame at a time: the frame's power
+    spectrum stays in L1 and each filter sums only its nonzero bins.
+
+    Args:
+        bins: ``(M, 2)`` int64 ``[lo, hi)`` nonzero bin range of each filter.
+        offsets: ``(M + 1,)`` int64; filter ``m``'s weights are
+            ``weights[offsets[m]:offsets[m + 1]]`` (``hi - lo`` of them).
+        weights: flat filter weights in ``out``'s dtype.
+    """
+    view = torch.view_as_real(spec).reshape(spec.shape[0], -1)
+    _run("power_mel", _power_mel_py, _flat(view), float(power), bins, offsets, weights, _flat(out))
     return out

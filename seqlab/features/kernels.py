@@ -7,10 +7,11 @@ band (a mel filter is zero outside a few bins, so a dense ``(F, n_mels)`` produc
 multiplies zeros). None of these functions supports autograd; :mod:`seqlab.features.compute`
 composes out-of-place steps when gradients are required.
 
-On the CPU with one torch thread (float32/float64) the frame processing and the power/mel step
-run instead as fused numba kernels (:mod:`seqlab.features.cpu_kernels`), and
-:func:`analyze_waveforms` reads the batch itself with no padded copy; the torch steps above
-serve other devices, more torch threads and ``SEQLAB_NUMBA=0``.
+On the CPU (float32/float64) the frame processing and the power/mel step run instead as fused
+numba kernels (:mod:`seqlab.features.cpu_kernels`), :func:`analyze_waveforms` reads the batch
+itself with no padded copy, and with several torch threads its chunks go to the feature
+workers (:mod:`seqlab.features.workers`); the torch steps above serve other devices and
+``SEQLAB_NUMBA=0``.
 
 Derived buffers (a window cast to the input dtype and scaled, a filterbank's band plan) are
 memoized per source tensor, dtype and device, and rebuilt when the source changes in place.
@@ -24,10 +25,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
-from seqlab.features import cpu_kernels
+from seqlab.features import cpu_kernels, workers
 
 __all__ = [
     "BAND_OVERHEAD",
@@ -55,14 +57,10 @@ BAND_OVERHEAD = 256
 # allocated (and page-faulted in) for every batch
 CHUNK_FRAMES = 2048
 
-# up to this many filterbank weights (bins x filters) the fused CPU path applies the filterbank
-# as one dense product (the Kaldi bank: 257 x 23); larger ones (librosa: 1025 x 128) go band
-# by band (see _bands)
-DENSE_MEL_MACS = 16384
-
-# rFFT input bytes per chunk of the fused (numba) CPU path: 2048 frames of a 512-point FFT, 512
-# of a 2048-point one (2 MB chunks were no faster, 8 MB ones slower)
-FUSED_CHUNK_BYTES = 4 << 20
+# rFFT input bytes per chunk of the fused (numba) CPU path: 1024 frames of a 512-point FFT, 256
+# of a 2048-point one. A chunk's rFFT input and output then stay in a core's 1-2 MB L2; 4 MB
+# chunks were 5-10% slower on one thread and scaled worse on two workers (AMD EPYC, 2 cores)
+FUSED_CHUNK_BYTES = 2 << 20
 
 # largest scratch buffer a thread keeps between calls; bigger requests get a fresh tensor
 WORKSPACE_LIMIT_BYTES = 64 << 20
@@ -181,14 +179,16 @@ class MelPlan:
     whose weights are zero outside the bin range. ``weights[i]`` is band ``i``'s
     ``(filters, bins)`` block of the transposed filterbank; ``doubled[i]`` the same with each
     bin's weight repeated for the squared real and imaginary parts of an interleaved complex
-    spectrum. ``matrix`` is the contiguous ``(F, M)`` filterbank.
+    spectrum. On the CPU, ``sparse`` holds the filterbank arguments of
+    :func:`cpu_kernels.power_mel`: each filter's nonzero bin range ``(M, 2)``, offsets
+    ``(M + 1,)`` into the flat weights, and the weights (numpy); ``None`` on other devices.
     """
 
     num_filters: int
     bands: tuple[tuple[int, int, int, int], ...]
     weights: tuple[torch.Tensor, ...]
     doubled: tuple[torch.Tensor, ...]
-    matrix: torch.Tensor
+    sparse: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) -> MelPlan:
@@ -199,9 +199,26 @@ def mel_plan(weights: torch.Tensor, dtype: torch.dtype, device: torch.device) ->
         bands = _bands(weights.detach().cpu())
         blocks = tuple(w[m0:m1, lo:hi].contiguous() for m0, m1, lo, hi in bands)
         doubled = tuple(b.repeat_interleave(2, dim=1) for b in blocks)
-        return MelPlan(w.shape[0], bands, blocks, doubled, w.t().contiguous())
+        sparse = _sparse_filters(w) if device.type == "cpu" else None
+        return MelPlan(w.shape[0], bands, blocks, doubled, sparse)
 
     return derived(weights, ("mel_plan", dtype, device), build)
+
+
+def _sparse_filters(filters: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(bins (M, 2), offsets (M + 1,), flat weights)`` of ``(M, F)`` filters: each filter
+    from its first to its last nonzero bin (an all-zero filter gets an empty range)."""
+    rows = filters.cpu().numpy()
+    bins = np.zeros((rows.shape[0], 2), dtype=np.int64)
+    pieces = []
+    for m, row in enumerate(rows):
+        nonzero = np.flatnonzero(row)
+        if nonzero.size:
+            bins[m] = nonzero[0], nonzero[-1] + 1
+        pieces.append(row[bins[m, 0] : bins[m, 1]])
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
+    flat = np.ascontiguousarray(np.concatenate(pieces)) if pieces else rows[:0, 0].copy()
+    return bins, offsets, flat
 
 
 def _bands(weights: torch.Tensor) -> tuple[tuple[int, int, int, int], ...]:
@@ -431,9 +448,10 @@ def analyze_waveforms(
     :func:`seqlab.features.framing.pad_for_framing`). ``num_frames`` frames per row (``T``)
     are computed; the window's length is the frame length. Returns as :func:`analyze`.
 
-    Per chunk: one numba pass writes the rFFT input, torch's rFFT, one numba pass to a
-    contiguous power spectrum, and the filterbank as one dense product (small banks) or band by
-    band."""
+    Per chunk: one numba pass writes the rFFT input, torch's rFFT, and one numba pass from the
+    complex spectrum to the power spectrum or, with a filterbank, to the mel energies (each
+    frame's power spectrum stays in L1; each filter sums only its nonzero bins). With several
+    torch threads the chunks go to the feature workers."""
     batch = waveforms.shape[0]
     num_freqs = n_fft // 2 + 1
     dim = plan.num_filters if plan is not None else num_freqs
@@ -450,8 +468,9 @@ def analyze_waveforms(
         chunk_frames = max(256, FUSED_CHUNK_BYTES // (n_fft * values.element_size()))
     win = window.detach().to(dtype).numpy()
     cap = min(chunk_frames, batch * num_frames)
-    dense = plan is not None and num_freqs * plan.num_filters <= DENSE_MEL_MACS
-    for rows, span in _chunks(batch, num_frames, chunk_frames):
+
+    def run(chunk: tuple[slice, slice]) -> None:
+        rows, span = chunk
         n = (rows.stop - rows.start) * (span.stop - span.start)
         buf = workspace(cap * n_fft, dtype, device)[: n * n_fft].view(n, n_fft)
         sink = None
@@ -479,14 +498,8 @@ def analyze_waveforms(
         out = _region(values, rows, span)
         if plan is None:
             cpu_kernels.power_spectrum(spec, power, out)
-            continue
-        spectrum = workspace(cap * num_freqs, dtype, device, slot="power")
-        spectrum = spectrum[: n * num_freqs].view(n, num_freqs)
-        cpu_kernels.power_spectrum(spec, power, spectrum)
-        if dense:
-            torch.mm(spectrum, plan.matrix, out=out)
-            continue
-        grid = workspace(cap * plan.num_filters, dtype, device, slot="mel")
-        grid = grid[: n * plan.num_filters].view(plan.num_filters, n)
-        out.copy_(_banded_product(spectrum, plan.weights, plan.bands, 1, grid).t())
+            return
+        cpu_kernels.power_mel(spec, power, *plan.sparse, out)
+
+    workers.for_each(run, list(_chunks(batch, num_frames, chunk_frames)))
     return values, energies

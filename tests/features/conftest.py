@@ -48,14 +48,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{name:60s} {err:.3e}")
 
 
-@pytest.fixture(params=["numba", "torch"])
-def cpu_path(request):
-    """Run the test on both CPU inference paths: the fused numba kernels (used with one torch
-    thread) and the chain of torch steps (used with more threads)."""
+@pytest.fixture(params=["numba", "workers", "torch"])
+def cpu_path(request, monkeypatch):
+    """Run the test on each CPU inference path: the fused numba kernels on one torch thread,
+    the same kernels shared out to the feature workers (two torch threads), and the chain of
+    torch steps (``SEQLAB_NUMBA=0``)."""
     from seqlab.features import cpu_kernels
 
-    if request.param == "numba" and cpu_kernels.numba is None:
+    if request.param != "torch" and cpu_kernels.numba is None:
         pytest.skip("numba is not installed")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", request.param != "torch")
     threads = torch.get_num_threads()
     torch.set_num_threads(1 if request.param == "numba" else max(2, threads))
     yield request.param

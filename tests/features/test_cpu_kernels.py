@@ -186,10 +186,28 @@ def test_forked_child_after_parent() -> None:
     np.testing.assert_array_equal(result, parent.numpy())
 
 
-def test_more_torch_threads_use_the_torch_steps(use_numba) -> None:
+def test_usable_for_cpu_float_tensors(use_numba) -> None:
     use_numba(True)
     wav = torch.zeros(1, 16000)
-    assert cpu_kernels.usable(wav)
-    torch.set_num_threads(2)
-    assert not cpu_kernels.usable(wav)
+    assert cpu_kernels.usable(wav) and cpu_kernels.usable(wav.double())
     assert not cpu_kernels.usable(wav.to(torch.float16))
+    use_numba(False)
+    assert not cpu_kernels.usable(wav)
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0, 0.5])
+def test_power_mel_equals_dense_product(power: float) -> None:
+    from seqlab.features import kernels
+    from seqlab.features.compute import build_mel_weights
+    from seqlab.features.presets import resolve_config
+
+    g = torch.Generator().manual_seed(3)
+    for preset in ("kaldi", "librosa"):
+        config = resolve_config(preset, "fbank", sample_rate=16000)
+        weights = build_mel_weights(config, torch.float64)
+        plan = kernels.mel_plan(weights, torch.float64, torch.device("cpu"))
+        spec = torch.randn(23, config.num_freqs, dtype=torch.complex128, generator=g)
+        out = torch.empty(23, config.n_mels, dtype=torch.float64)
+        expected = spec.abs().pow(power) @ weights
+        assert cpu_kernels.power_mel(spec, power, *plan.sparse, out) is out
+        torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
