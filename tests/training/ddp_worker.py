@@ -39,6 +39,9 @@ def main(out: str) -> None:
     if rank() == 0:
         torch.save({"model": trainer.model.state_dict(), "step": trainer.step,
                     "history": trainer.history}, Path(out) / "ddp.pt")  # fmt: skip
+    # tear down together: a rank that destroyed its gloo group while the other was still
+    # saving aborted once ("terminate called without an active exception")
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
 
