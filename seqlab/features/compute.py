@@ -36,6 +36,7 @@ __all__ = [
     "build_dct",
     "check_waveforms",
     "check_finite_samples",
+    "frame_counts",
     "frame_spectra",
     "power_spectrogram",
     "spectrogram",
@@ -172,6 +173,18 @@ def _processed_frames(
     return torch.nn.functional.pad(body, (0, config.fft_length - body.shape[-1])), raw
 
 
+def frame_counts(lengths: torch.Tensor | int, config: FeatureConfig) -> torch.Tensor:
+    """Frame counts (long, same shape) of signals of ``lengths`` samples under ``config``'s
+    framing."""
+    return num_frames(
+        lengths,
+        config.frame_length_samples,
+        config.frame_shift_samples,
+        center=config.center,
+        snip_edges=config.snip_edges,
+    )
+
+
 def _dither_amount(config: FeatureConfig, dither: float | None) -> float:
     """Dither std in waveform units (``dither`` or the config's, in ``input_scale`` units)."""
     return (config.dither if dither is None else dither) / config.input_scale
@@ -304,7 +317,7 @@ def _analyze(
         x = F.dither(waveforms, _dither_amount(config, dither), generator)
         wlen, hop = config.frame_length_samples, config.frame_shift_samples
         geometry = {"center": config.center, "snip_edges": config.snip_edges}
-        counts = num_frames(lengths, wlen, hop, **geometry)
+        counts = frame_counts(lengths, config)
         win = _scaled_window(window, config, x)
         values, energy = kernels.analyze_waveforms(
             x,
@@ -435,8 +448,7 @@ def _row_groups(flat: torch.Tensor, *buffers: torch.Tensor | None) -> list[slice
     batch = flat.shape[0]
     if size < 2 or batch < 2 * size:
         return None
-    parts = size
-    bounds = [round(i * batch / parts) for i in range(parts + 1)]
+    bounds = [round(i * batch / size) for i in range(size + 1)]
     return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
@@ -466,13 +478,7 @@ def _compute(
         )
     else:
         x = F.dither(flat, _dither_amount(config, dither), generator)
-        counts = num_frames(
-            lens,
-            config.frame_length_samples,
-            config.frame_shift_samples,
-            center=config.center,
-            snip_edges=config.snip_edges,
-        )
+        counts = frame_counts(lens, config)
         feats = torch.empty(x.shape[0], int(counts.max()), config.num_features(kind), dtype=x.dtype)
 
         def run(rows: slice) -> None:

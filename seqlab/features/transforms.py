@@ -58,14 +58,7 @@ class _Frontend(nn.Module):
 
     def num_frames(self, lengths: torch.Tensor | int) -> torch.Tensor:
         """Frame counts (long, same shape) for signals of ``lengths`` samples."""
-        c = self.config
-        return F.num_frames(
-            lengths,
-            c.frame_length_samples,
-            c.frame_shift_samples,
-            center=c.center,
-            snip_edges=c.snip_edges,
-        )
+        return compute.frame_counts(lengths, self.config)
 
     def _common(self, generator: torch.Generator | None, sample_rate: int | None) -> dict[str, Any]:
         return {

@@ -1,4 +1,5 @@
-"""Single-threaded torch workers that share out the chunks of the CPU feature kernels.
+"""Single-threaded torch workers that share out the CPU feature work (buckets, row groups or
+frame chunks).
 
 With ``torch.get_num_threads() == n > 1``, :func:`for_each` runs its items on a process-wide
 pool of ``n`` Python threads, each pinned to one torch thread: one OpenMP thread and one MKL
@@ -41,8 +42,7 @@ ENABLED = os.environ.get("SEQLAB_FEATURE_WORKERS", "1") not in ("0", "false", "n
 Item = TypeVar("Item")
 
 _LOCK = threading.Lock()
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
+_POOL: tuple[ThreadPoolExecutor, int] | None = None  # the pool and its number of workers
 _BROKEN = False  # pinning did not take on this torch build
 _IN_WORKER = threading.local()
 
@@ -81,24 +81,26 @@ def _start(size: int) -> ThreadPoolExecutor | None:
     return executor
 
 
-def _pool() -> ThreadPoolExecutor | None:
-    """The worker pool for the current torch thread count, or ``None`` when items should run
-    in the calling thread (one torch thread, a worker itself, disabled or broken)."""
-    global _POOL, _POOL_SIZE
+def _pool() -> tuple[ThreadPoolExecutor, int] | None:
+    """The worker pool for the current torch thread count and its size, or ``None`` when items
+    should run in the calling thread (one torch thread, a worker itself, disabled or broken)."""
+    global _POOL
     size = torch.get_num_threads()
     if not ENABLED or _BROKEN or size <= 1 or getattr(_IN_WORKER, "active", False):
         return None
     with _LOCK:
-        if _POOL is None or _POOL_SIZE != size:
+        if _POOL is None or _POOL[1] != size:
             if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL, _POOL_SIZE = _start(size), size
+                _POOL[0].shutdown(wait=False)
+            executor = _start(size)
+            _POOL = (executor, size) if executor is not None else None
         return _POOL
 
 
 def pool_size() -> int:
     """How many workers :func:`for_each` uses now (1: the calling thread alone)."""
-    return _POOL_SIZE if _pool() is not None else 1
+    pool = _pool()
+    return pool[1] if pool is not None else 1
 
 
 def for_each(fn: Callable[[Item], object], items: Sequence[Item]) -> None:
@@ -110,11 +112,12 @@ def for_each(fn: Callable[[Item], object], items: Sequence[Item]) -> None:
     thread-local in torch). The first exception raised by ``fn`` is re-raised here after every
     worker has stopped.
     """
-    executor = _pool() if len(items) > 1 else None
-    if executor is None:
+    pool = _pool() if len(items) > 1 else None
+    if pool is None:
         for item in items:
             fn(item)
         return
+    executor, size = pool
     grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
     order = itertools.count()  # next() on a count is atomic under the GIL
     failed = threading.Event()
@@ -131,7 +134,7 @@ def for_each(fn: Callable[[Item], object], items: Sequence[Item]) -> None:
                     failed.set()
                     raise
 
-    futures = [executor.submit(drain) for _ in range(min(_POOL_SIZE, len(items)))]
+    futures = [executor.submit(drain) for _ in range(min(size, len(items)))]
     errors = [f.exception() for f in futures]
     for error in errors:
         if error is not None:
@@ -139,8 +142,8 @@ def for_each(fn: Callable[[Item], object], items: Sequence[Item]) -> None:
 
 
 def _forget_in_child() -> None:
-    global _POOL, _POOL_SIZE
-    _POOL, _POOL_SIZE = None, 0
+    global _POOL
+    _POOL = None
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
