@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     from seqlab.config import load_yaml
     from seqlab.training.config import ExperimentConfig
+    from seqlab.training.distributed import shutdown_distributed
     from seqlab.training.experiment import train_experiment
 
     main_process = int(os.environ.get("RANK", "0")) == 0  # torchrun: log once
@@ -47,4 +48,6 @@ def run(args: argparse.Namespace) -> int:
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float))
         print(f"trained {trainer.epoch} epochs, {trainer.step} steps: {summary}")
         print(f"checkpoints in {cfg.exp_dir}")
+    del trainer  # its DDP model holds the process group
+    shutdown_distributed()
     return 0

@@ -16,6 +16,7 @@ __all__ = [
     "is_main",
     "all_gather_objects",
     "any_true",
+    "shutdown_distributed",
 ]
 
 
@@ -68,3 +69,18 @@ def any_true(flag: bool, device: torch.device) -> bool:
     t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item() > 0)
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group together with the other processes (a no-op when not joined).
+
+    All ranks meet at a barrier first, so no rank closes its connections while a peer still
+    waits on it. Drop every object that holds the group (a ``DistributedDataParallel`` model,
+    a :class:`~seqlab.training.Trainer`) before calling this: only then is the group destroyed
+    here, with its threads joined, rather than at interpreter exit.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if dist.get_world_size() > 1:
+        dist.barrier()
+    dist.destroy_process_group()

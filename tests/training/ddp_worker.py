@@ -6,14 +6,16 @@ weights to ``OUT/ddp.pt``.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
 import torch
 
 from seqlab.training import OptimConfig, SchedulerConfig, Trainer, TrainerConfig
-from seqlab.training.distributed import init_distributed, rank, world_size
+from seqlab.training.distributed import init_distributed, rank, shutdown_distributed, world_size
 
 
 def main(out: str) -> None:
@@ -39,10 +41,16 @@ def main(out: str) -> None:
     if rank() == 0:
         torch.save({"model": trainer.model.state_dict(), "step": trainer.step,
                     "history": trainer.history}, Path(out) / "ddp.pt")  # fmt: skip
-    # tear down together: a rank that destroyed its gloo group while the other was still
-    # saving aborted once ("terminate called without an active exception")
-    torch.distributed.barrier()
-    torch.distributed.destroy_process_group()
+    # Tear down together and leave no C++ destructor to interpreter shutdown. CI saw a rank
+    # abort at exit ("terminate called without an active exception") while DDP still held the
+    # gloo group: drop the trainer so destroy_process_group really joins gloo's threads, then
+    # exit without running static destructors.
+    del trainer
+    gc.collect()
+    shutdown_distributed()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

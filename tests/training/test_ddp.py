@@ -41,3 +41,14 @@ def test_two_process_ddp_equals_single_process_on_the_same_global_batch(tmp_path
     for key, value in single.model.state_dict().items():
         torch.testing.assert_close(ddp["model"][key], value, atol=1e-6, rtol=1e-5, msg=key)
     assert "valid_cer" in ddp["history"][-1]
+
+
+def test_shutdown_distributed_leaves_the_group_and_is_a_no_op_outside_one(tmp_path):
+    from seqlab.training.distributed import shutdown_distributed
+
+    shutdown_distributed()  # not joined: nothing to do
+    store = torch.distributed.FileStore(str(tmp_path / "store"), 1)
+    torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+    assert torch.distributed.is_initialized()
+    shutdown_distributed()
+    assert not torch.distributed.is_initialized()
