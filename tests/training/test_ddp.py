@@ -11,13 +11,19 @@ import torch
 
 from seqlab.training import OptimConfig, SchedulerConfig, Trainer, TrainerConfig
 
+# What a gloo rank printed when it aborted at exit in CI (not reproduced in 37 local runs)
+_TEARDOWN_ABORT = "terminate called without an active exception"
+
 
 def test_two_process_ddp_equals_single_process_on_the_same_global_batch(tmp_path, toy):
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            str(worker), str(tmp_path)]  # fmt: skip
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    for _ in range(2):  # one retry, only for gloo's rare abort while a rank exits
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode == 0 or _TEARDOWN_ABORT not in done.stderr:
+            break
     assert done.returncode == 0, done.stderr[-3000:]
     ddp = torch.load(tmp_path / "ddp.pt", weights_only=False)
 
