@@ -5,7 +5,8 @@ is timed in the same run; contenders are interleaved round by round (each round 
 contender once) and each keeps its best round, so a load change on a shared machine hits all
 of them alike. Ratios are seqlab over the reference.
 
-    .venv/bin/python bench/features.py [--repeats 5] [--threads N] [--settle 0.5] [--device cuda]
+    .venv/bin/python bench/features.py [--repeats 5] [--threads N] [--settle 0.5] [--min-time 0.5]
+        [--device cuda]
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ def _best(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lam
 
 
 def _interleaved(
-    contenders: dict[str, Callable[[], object]], rounds: int, settle: float
+    contenders: dict[str, Callable[[], object]], rounds: int, settle: float, min_time: float
 ) -> dict[str, float]:
-    """Best wall time of each contender over ``rounds`` rounds that run every contender once.
+    """Best time per call of each contender over ``rounds`` rounds that run every contender.
 
-    Each timing starts ``settle`` seconds after the previous contender finished: thread pools
-    busy-wait for a while after their last task (numpy's OpenBLAS threads after librosa, the
-    OpenMP team after torch), and a contender started right away shares the cores with them.
+    In a round each contender runs ``settle`` seconds after the previous one finished (thread
+    pools busy-wait for a while after their last task: numpy's OpenBLAS threads after librosa,
+    the OpenMP team after torch, and a contender started right away would share the cores
+    with them), then back to back until ``min_time`` seconds have passed; its time is the mean
+    over those calls. On a VM a core that idled through the settle takes a while to come back
+    to full speed; repeating the corpus for ``min_time`` measures the steady throughput of a
+    long feature run rather than that wake-up, alike for every contender.
     """
     for fn in contenders.values():
         fn()  # warm-up: caches, plans, allocator
@@ -44,9 +49,14 @@ def _interleaved(
     for _ in range(rounds):
         for name, fn in contenders.items():
             time.sleep(settle)
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
+            calls, start = 0, time.perf_counter()
+            while True:
+                fn()
+                calls += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time:
+                    break
+            best[name] = min(best[name], elapsed / calls)
     return best
 
 
@@ -55,6 +65,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timing")
+    parser.add_argument(
+        "--min-time", type=float, default=0.5, help="seconds each timing repeats the corpus"
+    )
     parser.add_argument(
         "--device", default="cpu", help="also time a 64 x 15 s batch on this device"
     )
@@ -104,6 +117,7 @@ def main() -> None:
             },
             args.repeats,
             args.settle,
+            args.min_time,
         )
         speed = {name: audio_s / t for name, t in times.items()}
         rows += [
