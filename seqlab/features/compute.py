@@ -322,7 +322,7 @@ def _analyze(
         values, energy = kernels.analyze_waveforms(
             x,
             lengths,
-            int(counts.max()) if x.shape[0] else 0,
+            counts,
             win,
             kernels.mel_plan(mel_weights, x.dtype, x.device) if mel else None,
             hop=hop,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,12 +335,21 @@ def workspace(
     return pool[key]
 
 
-def _chunks(batch: int, frames: int, limit: int) -> Iterator[tuple[slice, slice]]:
+def _chunks(
+    batch: int, frames: int, limit: int, counts: Sequence[int] | None = None
+) -> Iterator[tuple[slice, slice]]:
     """``(rows, frames)`` slices tiling a ``(batch, frames)`` grid in blocks of <= ``limit``
-    frames (whole rows together when they fit, else pieces of one row)."""
+    frames (whole rows together when they fit, else pieces of one row). With ``counts``
+    (frames per row), pieces of a row stop at its count: the padding frames past it are
+    skipped."""
     span = min(frames, limit)
     rows = max(1, limit // span)
     for b0 in range(0, batch, rows):
+        if rows == 1 and counts is not None:
+            stop = min(frames, counts[b0])
+            for t0 in range(0, stop, span):
+                yield slice(b0, b0 + 1), slice(t0, min(t0 + span, stop))
+            continue
         for t0 in range(0, frames, span):
             yield slice(b0, min(b0 + rows, batch)), slice(t0, min(t0 + span, frames))
 
@@ -428,7 +437,7 @@ def _region(x: torch.Tensor, rows: slice, span: slice) -> torch.Tensor:
 def analyze_waveforms(
     waveforms: torch.Tensor,
     lengths: torch.Tensor,
-    num_frames: int,
+    frame_counts: torch.Tensor,
     window: torch.Tensor,
     plan: MelPlan | None,
     *,
@@ -445,14 +454,18 @@ def analyze_waveforms(
     """:func:`analyze` straight from a ``(B, N)`` CPU batch (see :func:`cpu_kernels.usable`),
     with no padded copy: frame ``t`` of row ``b`` reads samples ``t * hop - offset`` onwards,
     and positions outside ``[0, lengths[b])`` come from ``pad_mode`` (as
-    :func:`seqlab.features.framing.pad_for_framing`). ``num_frames`` frames per row (``T``)
-    are computed; the window's length is the frame length. Returns as :func:`analyze`.
+    :func:`seqlab.features.framing.pad_for_framing`). ``frame_counts`` ``(B,)`` holds each
+    row's valid frames; ``T`` is their maximum, and frames past a row's count are zero (a row
+    longer than a chunk is computed up to its count only). The window's length is the frame
+    length. Returns as :func:`analyze`.
 
     Per chunk: one numba pass writes the rFFT input, torch's rFFT, and one numba pass from the
     complex spectrum to the power spectrum or, with a filterbank, to the mel energies (each
     frame's power spectrum stays in L1; each filter sums only its nonzero bins). With several
     torch threads the chunks go to the feature workers."""
     batch = waveforms.shape[0]
+    counts = frame_counts.tolist()
+    num_frames = max(counts, default=0)
     num_freqs = n_fft // 2 + 1
     dim = plan.num_filters if plan is not None else num_freqs
     dtype, device = waveforms.dtype, waveforms.device
@@ -501,5 +514,10 @@ def analyze_waveforms(
             return
         cpu_kernels.power_mel(spec, power, *plan.sparse, out)
 
-    workers.for_each(run, list(_chunks(batch, num_frames, chunk_frames)))
+    workers.for_each(run, list(_chunks(batch, num_frames, chunk_frames, counts)))
+    for row, count in enumerate(counts):  # skipped or computed from the padding
+        if count < num_frames:
+            values[row, count:] = 0.0
+            if energies is not None:
+                energies[row, count:] = 0.0
     return values, energies

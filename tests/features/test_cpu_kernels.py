@@ -211,3 +211,43 @@ def test_power_mel_equals_dense_product(power: float) -> None:
         expected = spec.abs().pow(power) @ weights
         assert cpu_kernels.power_mel(spec, power, *plan.sparse, out) is out
         torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mel", [False, True])
+def test_rows_longer_than_a_chunk_stop_at_their_counts(mel: bool) -> None:
+    """Pieces of one row skip the frames past its count; every row's tail is zero, and the
+    valid frames equal a one-chunk run's."""
+    from seqlab.features import kernels
+    from seqlab.features.compute import build_mel_weights, frame_counts
+    from seqlab.features.presets import resolve_config
+
+    config = resolve_config("kaldi", "fbank", sample_rate=16000, use_energy=True)
+    wav, lengths = _batch()
+    counts = frame_counts(lengths, config)
+    plan = None
+    if mel:
+        plan = kernels.mel_plan(build_mel_weights(config), torch.float32, torch.device("cpu"))
+    opts = {
+        "hop": config.frame_shift_samples,
+        "offset": 0,
+        "pad_mode": "constant",
+        "n_fft": config.fft_length,
+        "power": 2.0,
+        "preemphasis": 0.97,
+        "remove_dc_offset": True,
+        "energy": "raw",
+    }
+    window = F.window("povey", config.frame_length_samples)
+    whole = kernels.analyze_waveforms(
+        wav, lengths, counts, window, plan, chunk_frames=10_000, **opts
+    )
+    pieces = kernels.analyze_waveforms(wav, lengths, counts, window, plan, chunk_frames=7, **opts)
+    t_max = int(counts.max())
+    for values_and_energy in (whole, pieces):
+        for got in values_and_energy:
+            assert got.shape[:2] == (4, t_max)
+            for row, count in enumerate(counts.tolist()):
+                assert count < t_max or row == 0
+                assert torch.all(got[row, count:] == 0)
+    for got, expected in zip(pieces, whole):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
