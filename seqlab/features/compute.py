@@ -286,7 +286,10 @@ def power_spectrogram(
     dither: float | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """Like :func:`frame_spectra` but returns real ``|X| ** config.power``, ``(B, T, F)``."""
+    """Like :func:`frame_spectra` but returns real ``|X| ** config.power``, ``(B, T, F)``.
+
+    Frames past each row's count are padding: spectra of the padded signal, or zeros where
+    the fused CPU kernels run (which skip them)."""
     return _analyze(waveforms, lengths, config, window, None, dither, generator, mel=False)
 
 
