@@ -383,10 +383,8 @@ def _finish(feats: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, to
     if feats.shape[0] and t and bool((counts < t).any()):
         if feats.requires_grad:
             feats = feats.masked_fill(~F.length_mask(counts, t)[..., None], 0.0)
-        else:  # only the short rows' tails (a sorted bucket has few)
-            for row, count in enumerate(counts.tolist()):
-                if count < t:
-                    feats[row, count:].zero_()
+        else:
+            kernels.zero_past_counts_(feats, counts.tolist())
     return feats, counts
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "WORKSPACE_LIMIT_BYTES",
     "analyze",
     "analyze_waveforms",
+    "zero_past_counts_",
     "MelPlan",
     "derived",
     "workspace",
@@ -335,6 +336,16 @@ def workspace(
     return pool[key]
 
 
+def zero_past_counts_(x: torch.Tensor, counts: Sequence[int]) -> torch.Tensor:
+    """Zero, in place, the frames ``t >= counts[b]`` of a ``(B, T, ...)`` tensor; only the
+    rows shorter than ``T`` are touched (a length-sorted bucket has few)."""
+    t = x.shape[1]
+    for row, count in enumerate(counts):
+        if count < t:
+            x[row, count:] = 0.0
+    return x
+
+
 def _chunks(
     batch: int, frames: int, limit: int, counts: Sequence[int] | None = None
 ) -> Iterator[tuple[slice, slice]]:
@@ -515,9 +526,7 @@ def analyze_waveforms(
         cpu_kernels.power_mel(spec, power, *plan.sparse, out)
 
     workers.for_each(run, list(_chunks(batch, num_frames, chunk_frames, counts)))
-    for row, count in enumerate(counts):  # skipped or computed from the padding
-        if count < num_frames:
-            values[row, count:] = 0.0
-            if energies is not None:
-                energies[row, count:] = 0.0
+    zero_past_counts_(values, counts)  # skipped, or computed from the padding
+    if energies is not None:
+        zero_past_counts_(energies, counts)
     return values, energies
