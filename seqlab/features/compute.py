@@ -457,7 +457,7 @@ def _compute(
     kind: str,
     waveforms: torch.Tensor,
     lengths: torch.Tensor | None,
-    config: FeatureConfig,
+    config: FeatureConfig | None,
     window: torch.Tensor | None,
     mel_weights: torch.Tensor | None,
     dct: torch.Tensor | None,
@@ -470,6 +470,7 @@ def _compute(
     drawn here first, so the result does not depend on the split). With workers, every pass
     over the samples runs in them, the NaN check included: a multi-threaded torch op here
     would leave torch's own thread team spinning on the cores the workers need."""
+    config = config or resolve_config("kaldi", kind)
     flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
     groups = _row_groups(flat, window, mel_weights, dct)
     if groups is None:
@@ -509,7 +510,6 @@ def spectrogram(
     With ``config.use_energy`` bin 0 holds the log-energy (Kaldi ``compute-spectrogram-feats``).
     Returns ``(features, frame_lengths)``; see :func:`fbank` for the arguments.
     """
-    config = config or resolve_config("kaldi", "spectrogram")
     return _compute(
         "spectrogram",
         waveforms,
@@ -551,7 +551,6 @@ def fbank(
         ``log="ln"``, dB for ``"db"``), with the log-energy first when ``use_energy``; and the
         ``(...)`` long frame counts. Frames past a count are zero.
     """
-    config = config or resolve_config("kaldi", "fbank")
     return _compute(
         "fbank",
         waveforms,
@@ -584,18 +583,8 @@ def mfcc(
     ``(n_mels, n_mfcc)`` matrix with the lifter folded in (:func:`build_dct`). Other arguments
     as :func:`fbank`.
     """
-    config = config or resolve_config("kaldi", "mfcc")
     return _compute(
-        "mfcc",
-        waveforms,
-        lengths,
-        config,
-        window,
-        mel_weights,
-        dct,
-        dither,
-        generator,
-        sample_rate,
+        "mfcc", waveforms, lengths, config, window, mel_weights, dct, dither, generator, sample_rate
     )
 
 

@@ -37,6 +37,8 @@ class _Frontend(nn.Module):
     """Shared plumbing: config, window buffer, frame counting, forward contract."""
 
     kind = "fbank"
+    #: buffers besides the window that ``compute.<kind>`` takes, by keyword
+    tables: tuple[str, ...] = ()
 
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__()
@@ -60,13 +62,30 @@ class _Frontend(nn.Module):
         """Frame counts (long, same shape) for signals of ``lengths`` samples."""
         return compute.frame_counts(lengths, self.config)
 
-    def _common(self, generator: torch.Generator | None, sample_rate: int | None) -> dict[str, Any]:
-        return {
-            "window": self.window,
-            "dither": self.config.dither if self.training else 0.0,
-            "generator": generator,
-            "sample_rate": sample_rate,
-        }
+    def forward(
+        self,
+        waveforms: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        *,
+        sample_rate: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(features (B, T, num_features), frame_lengths (B,) long)`` for ``(B, N)``
+        float audio in ``[-1, 1]`` and ``(B,)`` valid sample counts (``None``: all ``N``).
+        Frames past a row's count are zero. ``sample_rate`` (Hz) is checked against the
+        config when given; ``generator`` seeds the dither (training mode only)."""
+        compute_features = getattr(compute, self.kind)
+        tables = {name: getattr(self, name) for name in self.tables}
+        return compute_features(
+            waveforms,
+            lengths,
+            self.config,
+            window=self.window,
+            dither=self.config.dither if self.training else 0.0,
+            generator=generator,
+            sample_rate=sample_rate,
+            **tables,
+        )
 
     def extra_repr(self) -> str:
         return f"num_features={self.num_features}, config={self.config}"
@@ -76,19 +95,6 @@ class Spectrogram(_Frontend):
     """Log power spectrogram: ``(B, N)`` -> ``(B, T, n_fft // 2 + 1)`` (see :func:`compute.spectrogram`)."""
 
     kind = "spectrogram"
-
-    def forward(
-        self,
-        waveforms: torch.Tensor,
-        lengths: torch.Tensor | None = None,
-        *,
-        sample_rate: int | None = None,
-        generator: torch.Generator | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(features (B, T, D), frame_lengths (B,) long)``."""
-        return compute.spectrogram(
-            waveforms, lengths, self.config, **self._common(generator, sample_rate)
-        )
 
 
 class Fbank(_Frontend):
@@ -102,55 +108,22 @@ class Fbank(_Frontend):
     """
 
     kind = "fbank"
+    tables = ("mel_weights",)
 
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__(preset, **overrides)
         self._buffer("mel_weights", compute.build_mel_weights)
-
-    def forward(
-        self,
-        waveforms: torch.Tensor,
-        lengths: torch.Tensor | None = None,
-        *,
-        sample_rate: int | None = None,
-        generator: torch.Generator | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(features (B, T, D), frame_lengths (B,) long)``; padded frames are zero."""
-        return compute.fbank(
-            waveforms,
-            lengths,
-            self.config,
-            mel_weights=self.mel_weights,
-            **self._common(generator, sample_rate),
-        )
 
 
 class MFCC(Fbank):
     """MFCCs: ``(B, N)`` -> ``(B, T, n_mfcc)``; Kaldi preset: 13 cepstra, lifter 22, C0 = log-energy."""
 
     kind = "mfcc"
+    tables = ("mel_weights", "dct")
 
     def __init__(self, preset: str | FeatureConfig = "kaldi", **overrides: Any) -> None:
         super().__init__(preset, **overrides)
         self._buffer("dct", compute.build_dct)
-
-    def forward(
-        self,
-        waveforms: torch.Tensor,
-        lengths: torch.Tensor | None = None,
-        *,
-        sample_rate: int | None = None,
-        generator: torch.Generator | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(features (B, T, n_mfcc), frame_lengths (B,) long)``."""
-        return compute.mfcc(
-            waveforms,
-            lengths,
-            self.config,
-            mel_weights=self.mel_weights,
-            dct=self.dct,
-            **self._common(generator, sample_rate),
-        )
 
 
 class Deltas(nn.Module):
