@@ -10,13 +10,14 @@ torchaudio); the padding invariance holds in eval mode (running statistics).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torchaudio.models.conformer import ConformerLayer
 
-from seqlab.models.layers import Conv2dSubsampling, SinusoidalPositionalEncoding, make_pad_mask
+from seqlab.models.layers import SubsampledEncoder
 
 __all__ = ["ConformerEncoderConfig", "ConformerEncoder", "PaddedConformerLayer"]
 
@@ -64,7 +65,7 @@ class PaddedConformerLayer(nn.Module):
         return layer.final_layer_norm(x)
 
 
-class ConformerEncoder(nn.Module):
+class ConformerEncoder(SubsampledEncoder):
     """Conv2d subsampling (x4), sinusoidal positions, torchaudio Conformer layers.
 
     Args:
@@ -86,35 +87,12 @@ class ConformerEncoder(nn.Module):
         conv_kernel: int = 31,
         dropout: float = 0.1,
     ) -> None:
-        super().__init__()
-        self.subsampling = Conv2dSubsampling(input_dim, dim)
-        self.pos = SinusoidalPositionalEncoding(dim, dropout)
-        self.layers = nn.ModuleList(
+        layers = (
             PaddedConformerLayer(dim, ffn_dim, num_heads, conv_kernel, dropout)
             for _ in range(num_layers)
         )
-        self.output_dim = dim
+        super().__init__(input_dim, dim, layers, dropout, final_norm=False)
 
     @classmethod
     def from_config(cls, input_dim: int, cfg: ConformerEncoderConfig) -> ConformerEncoder:
-        return cls(
-            input_dim,
-            cfg.dim,
-            cfg.num_layers,
-            cfg.num_heads,
-            cfg.ffn_dim,
-            cfg.conv_kernel,
-            cfg.dropout,
-        )
-
-    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return Conv2dSubsampling.output_lengths(lengths)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x``: ``(B, T, D)``, ``lengths``: ``(B,)`` -> ``(B, T', dim)`` (zeros on padding), ``(B,)``."""
-        x, lengths = self.subsampling(x, lengths)
-        x = self.pos(x)
-        pad = make_pad_mask(lengths, x.size(1))
-        for layer in self.layers:
-            x = layer(x, pad)
-        return x.masked_fill(pad.unsqueeze(-1), 0.0), lengths
+        return cls(input_dim, **dataclasses.asdict(cfg))

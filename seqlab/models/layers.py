@@ -7,6 +7,7 @@ in frames) and guarantees that the valid frames of an utterance never depend on 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -17,6 +18,7 @@ __all__ = [
     "Conv2dSubsampling",
     "FrameStacking",
     "FeedForward",
+    "SubsampledEncoder",
 ]
 
 
@@ -151,3 +153,47 @@ class FeedForward(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class SubsampledEncoder(nn.Module):
+    """Conv2d subsampling (x4), sinusoidal positions, a stack of layers, an optional final norm.
+
+    The common frame of the Transformer and Conformer encoders. Each layer is called as
+    ``layer(x (B, T', dim), pad_mask (B, T') bool, True on padding)``.
+
+    Args:
+        input_dim: feature dimension ``D`` (>= 7).
+        dim: model dimension (the output size).
+        layers: the encoder layers, in order.
+        dropout: dropout after the positional encoding.
+        final_norm: a ``LayerNorm`` after the last layer (pre-LN stacks need one).
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        dim: int,
+        layers: Iterable[nn.Module],
+        dropout: float,
+        final_norm: bool,
+    ) -> None:
+        super().__init__()
+        self.subsampling = Conv2dSubsampling(input_dim, dim)
+        self.pos = SinusoidalPositionalEncoding(dim, dropout)
+        self.layers = nn.ModuleList(layers)
+        self.norm = nn.LayerNorm(dim) if final_norm else nn.Identity()
+        self.output_dim = dim
+
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Output frames ``(B,)`` for ``lengths`` input frames."""
+        return Conv2dSubsampling.output_lengths(lengths)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x``: ``(B, T, D)``, ``lengths``: ``(B,)`` -> ``(B, T', dim)`` (zeros on padding), ``(B,)``."""
+        x, lengths = self.subsampling(x, lengths)
+        x = self.pos(x)
+        pad = make_pad_mask(lengths, x.size(1))
+        for layer in self.layers:
+            x = layer(x, pad)
+        x = self.norm(x)
+        return x.masked_fill(pad.unsqueeze(-1), 0.0), lengths

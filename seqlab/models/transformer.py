@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from seqlab.models.layers import (
-    Conv2dSubsampling,
     FeedForward,
     SinusoidalPositionalEncoding,
+    SubsampledEncoder,
     make_pad_mask,
 )
 
@@ -69,7 +70,7 @@ class EncoderLayer(nn.Module):
         return x + self.dropout(self.ffn(self.norm_ffn(x)))
 
 
-class TransformerEncoder(nn.Module):
+class TransformerEncoder(SubsampledEncoder):
     """Conv2d subsampling (x4), sinusoidal positions, pre-LN Transformer layers, final LayerNorm.
 
     Args:
@@ -89,31 +90,12 @@ class TransformerEncoder(nn.Module):
         ffn_dim: int = 1024,
         dropout: float = 0.1,
     ) -> None:
-        super().__init__()
-        self.subsampling = Conv2dSubsampling(input_dim, dim)
-        self.pos = SinusoidalPositionalEncoding(dim, dropout)
-        self.layers = nn.ModuleList(
-            EncoderLayer(dim, num_heads, ffn_dim, dropout) for _ in range(num_layers)
-        )
-        self.norm = nn.LayerNorm(dim)
-        self.output_dim = dim
+        layers = (EncoderLayer(dim, num_heads, ffn_dim, dropout) for _ in range(num_layers))
+        super().__init__(input_dim, dim, layers, dropout, final_norm=True)
 
     @classmethod
     def from_config(cls, input_dim: int, cfg: TransformerEncoderConfig) -> TransformerEncoder:
-        return cls(input_dim, cfg.dim, cfg.num_layers, cfg.num_heads, cfg.ffn_dim, cfg.dropout)
-
-    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return Conv2dSubsampling.output_lengths(lengths)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x``: ``(B, T, D)``, ``lengths``: ``(B,)`` -> ``(B, T', dim)`` (zeros on padding), ``(B,)``."""
-        x, lengths = self.subsampling(x, lengths)
-        x = self.pos(x)
-        pad = make_pad_mask(lengths, x.size(1))
-        for layer in self.layers:
-            x = layer(x, pad)
-        x = self.norm(x)
-        return x.masked_fill(pad.unsqueeze(-1), 0.0), lengths
+        return cls(input_dim, **dataclasses.asdict(cfg))
 
 
 class DecoderLayer(nn.Module):
