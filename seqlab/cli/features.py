@@ -134,6 +134,18 @@ def compute_handler(args: argparse.Namespace) -> int:
     return 0
 
 
+def column_span(config: Any, num_frames: int) -> tuple[float, float]:
+    """Time span in seconds of ``num_frames`` image columns of ``config``'s frames, each
+    column one hop wide and centred on its frame's centre (Kaldi's first frame is centred at
+    half a window, librosa's ``center=True`` first frame at 0)."""
+    from seqlab.features.framing import frame_offset
+
+    hop, wlen = config.frame_shift_samples, config.frame_length_samples
+    offset = frame_offset(wlen, hop, center=config.center, snip_edges=config.snip_edges)
+    left = (wlen / 2 - offset - hop / 2) / config.sample_rate
+    return left, left + num_frames * hop / config.sample_rate
+
+
 def plot_handler(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -143,8 +155,7 @@ def plot_handler(args: argparse.Namespace) -> int:
 
     from seqlab.audio import load_audio
     from seqlab.features import Spectrogram
-    from seqlab.features.compute import build_mel_weights
-    from seqlab.features.mel import hz_to_mel, mel_to_hz
+    from seqlab.features.mel import mel_frequencies, resolve_f_max
     from seqlab.io import atomic_write
 
     module = _module(args)
@@ -152,17 +163,15 @@ def plot_handler(args: argparse.Namespace) -> int:
     wav, rate = load_audio(args.audio, sample_rate=cfg.sample_rate)
     feats, _ = module(wav[None])
     spec, _ = Spectrogram(cfg, log="db", top_db=80.0, use_energy=False).eval()(wav[None])
-    hop_s = cfg.frame_shift_samples / rate
     duration = wav.numel() / rate
     fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True, constrained_layout=True)
     axes[0].plot(torch.arange(wav.numel()) / rate, wav.numpy(), linewidth=0.5)
     axes[0].set(ylabel="amplitude", title=Path(args.audio).name, xlim=(0, duration))
-    t_end = spec.shape[1] * hop_s
     im = axes[1].imshow(
         spec[0].T.numpy(),
         origin="lower",
         aspect="auto",
-        extent=(0, t_end, 0, rate / 2),
+        extent=(*column_span(cfg, spec.shape[1]), 0, rate / 2),
         cmap="magma",
     )
     axes[1].set(ylabel="frequency (Hz)", title="power spectrogram (dB)")
@@ -172,26 +181,23 @@ def plot_handler(args: argparse.Namespace) -> int:
         data,
         origin="lower",
         aspect="auto",
-        extent=(0, feats.shape[1] * hop_s, 0, data.shape[0]),
+        extent=(*column_span(cfg, feats.shape[1]), 0, data.shape[0]),
         cmap="viridis",
     )
     if args.kind == "fbank":
-        fb = build_mel_weights(cfg, torch.float64)
-        lo, hi = (
-            hz_to_mel(cfg.f_min, cfg.mel_scale),
-            hz_to_mel(
-                float(rate) / 2 if not cfg.f_max or cfg.f_max <= 0 else cfg.f_max, cfg.mel_scale
-            ),
-        )
-        centres = mel_to_hz(
-            torch.linspace(float(lo), float(hi), fb.shape[1] + 2)[1:-1], cfg.mel_scale
-        )
-        ticks = list(range(0, fb.shape[1], max(1, fb.shape[1] // 6)))
-        axes[2].set_yticks([t + 0.5 for t in ticks], [f"{float(centres[t]):.0f}" for t in ticks])
+        high = resolve_f_max(cfg.f_max, rate)  # Kaldi's f_max <= 0 is an offset from Nyquist
+        centres = mel_frequencies(cfg.n_mels + 2, cfg.f_min, high, cfg.mel_scale)[1:-1]
+        first = 1 if cfg.use_energy else 0  # row 0 holds the log-energy
+        ticks = list(range(0, cfg.n_mels, max(1, cfg.n_mels // 6)))
+        labels = [f"{float(centres[t]):.0f}" for t in ticks]
+        rows = [first + t + 0.5 for t in ticks]
+        if first:
+            rows, labels = [0.5, *rows], ["energy", *labels]
+        axes[2].set_yticks(rows, labels)
         axes[2].set(ylabel="mel bin centre (Hz)", title=f"{cfg.n_mels} log mel filterbank energies")
     else:
         axes[2].set(ylabel="cepstral coefficient", title=f"{cfg.n_mfcc} MFCCs")
-    axes[2].set_xlabel("time (s)")
+    axes[2].set(xlabel="time (s)", xlim=(0, duration))  # the axes share x: all three
     fig.colorbar(im, ax=axes[2])
     fmt = Path(args.output).suffix.lstrip(".") or "png"
     with atomic_write(args.output, "wb") as f:

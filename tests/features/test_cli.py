@@ -97,3 +97,21 @@ def test_plot_writes_a_figure(kind: str, corpus, tmp_path) -> None:
     )
     image = np.asarray(Image.open(fig))
     assert image.shape[0] > 400 and image.shape[1] > 600 and image.std() > 10
+
+
+def test_plot_columns_sit_on_frame_centres() -> None:
+    from seqlab.cli.features import column_span
+    from seqlab.features import resolve_config
+
+    kaldi = resolve_config("kaldi", "fbank")  # 400-sample frames every 160, snip_edges
+    left, right = column_span(kaldi, 10)
+    assert left == pytest.approx((200 - 80) / 16000) and right == pytest.approx(left + 0.1)
+    librosa = resolve_config("librosa", "mfcc", sample_rate=16000)  # centred 2048 / 512
+    assert column_span(librosa, 4) == pytest.approx((-256 / 16000, 3 * 512 / 16000 + 256 / 16000))
+
+
+def test_plot_with_kaldi_high_freq_offset_and_energy(corpus, tmp_path) -> None:
+    fig = tmp_path / "fbank.png"
+    args = ["features", "plot", str(corpus.parent / "u1.wav"), "-o", str(fig)]
+    assert main([*args, "--set", "f_max=-400", "--set", "use_energy=true"]) == 0
+    assert fig.stat().st_size > 10_000
