@@ -115,7 +115,28 @@ class ASRModel(nn.Module):
         raise NotImplementedError
 
 
-class CTCModel(ASRModel):
+class _CTCBranch:
+    """The CTC branch of :class:`CTCModel` and :class:`JointCTCAttentionModel`: a linear head
+    ``ctc_head`` on the encoder output and ``forward`` = its frame log-probabilities. (No
+    class-level annotations: TorchScript would read them as the model's attribute types.)"""
+
+    def _init_ctc_head(self, encoder: nn.Module, vocab_size: int, blank_id: int) -> None:
+        self.blank_id = blank_id
+        self.ctc_head = nn.Linear(encoder.output_dim, vocab_size)
+
+    def ctc_log_probs(self, enc: torch.Tensor) -> torch.Tensor:
+        """``(B, T', H)`` encoder output -> ``(B, T', V)`` float32 log-probabilities."""
+        return self.ctc_head(enc).float().log_softmax(dim=-1)
+
+    def forward(
+        self, features: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frame log-probabilities ``(B, T', V)`` float32 and ``(B,)`` frame counts."""
+        enc, enc_lengths = self.encode(features, lengths)
+        return self.ctc_log_probs(enc), enc_lengths
+
+
+class CTCModel(_CTCBranch, ASRModel):
     """Encoder + linear layer + log-softmax trained with CTC.
 
     Args:
@@ -126,15 +147,7 @@ class CTCModel(ASRModel):
 
     def __init__(self, encoder: nn.Module, vocab_size: int, blank_id: int = 0) -> None:
         super().__init__(encoder, vocab_size)
-        self.blank_id = blank_id
-        self.ctc_head = nn.Linear(encoder.output_dim, vocab_size)
-
-    def forward(
-        self, features: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frame log-probabilities ``(B, T', V)`` float32 and ``(B,)`` frame counts."""
-        enc, enc_lengths = self.encode(features, lengths)
-        return self.ctc_head(enc).float().log_softmax(dim=-1), enc_lengths
+        self._init_ctc_head(encoder, vocab_size, blank_id)
 
     def compute_loss(self, features, lengths, targets, target_lengths):
         enc, out_lengths = self.encode(features, lengths)
@@ -245,7 +258,7 @@ class AttentionModel(ASRModel):
         return [best[b, :n].tolist() for b, n in enumerate(hyp_lengths.tolist())]
 
 
-class JointCTCAttentionModel(AttentionModel):
+class JointCTCAttentionModel(_CTCBranch, AttentionModel):
     """Shared encoder with a CTC head and an attention decoder (Kim et al., 2017).
 
     ``loss = ctc_weight * CTC + (1 - ctc_weight) * label-smoothed CE``. ``forward`` returns the
@@ -271,15 +284,8 @@ class JointCTCAttentionModel(AttentionModel):
         if decode_with not in ("attention", "ctc"):
             raise ValueError(f"decode_with must be 'attention' or 'ctc', got {decode_with!r}")
         self.ctc_weight = ctc_weight
-        self.blank_id = blank_id
         self.decode_with = decode_with
-        self.ctc_head = nn.Linear(encoder.output_dim, vocab_size)
-
-    def forward(
-        self, features: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        enc, enc_lengths = self.encode(features, lengths)
-        return self.ctc_head(enc).float().log_softmax(dim=-1), enc_lengths
+        self._init_ctc_head(encoder, vocab_size, blank_id)
 
     def compute_loss(self, features, lengths, targets, target_lengths):
         enc, enc_lengths = self.encode(features, lengths)
@@ -292,8 +298,7 @@ class JointCTCAttentionModel(AttentionModel):
     def greedy_decode(self, features: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
         enc, enc_lengths = self.encode(features, lengths)
         if self.decode_with == "ctc":
-            log_probs = self.ctc_head(enc).float().log_softmax(dim=-1)
-            return ctc_greedy(log_probs, enc_lengths, self.blank_id)
+            return ctc_greedy(self.ctc_log_probs(enc), enc_lengths, self.blank_id)
         log_probs, hyp_lengths = self.attention_greedy(enc, enc_lengths)
         best = log_probs.argmax(dim=-1).cpu()
         return [best[b, :n].tolist() for b, n in enumerate(hyp_lengths.tolist())]
