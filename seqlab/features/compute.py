@@ -81,7 +81,7 @@ def check_waveforms(
     *,
     check_finite: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate a ``(B, N)`` float batch and its lengths; returns ``(waveforms, lengths)``.
+    """Validate a ``(B, N)`` float32/float64 batch and its lengths; returns ``(waveforms, lengths)``.
 
     Raises:
         FeatureError: wrong rank or dtype, lengths outside ``[0, N]`` or of the wrong shape,
@@ -94,33 +94,43 @@ def check_waveforms(
             f"({config.sample_rate} Hz); resample the audio (seqlab.audio.resample) or set "
             f"sample_rate={sample_rate}"
         )
-    if waveforms.dim() != 2 or not waveforms.is_floating_point():
+    if waveforms.dim() != 2 or waveforms.dtype not in (torch.float32, torch.float64):
         raise FeatureError(
-            f"waveforms must be a float tensor of shape (B, N), got {waveforms.dtype} "
-            f"{tuple(waveforms.shape)}"
+            f"waveforms must be a float32 or float64 tensor of shape (B, N), got "
+            f"{waveforms.dtype} {tuple(waveforms.shape)} (cast half-precision audio with .float())"
         )
     batch, n = waveforms.shape
     if lengths is None:
         lengths = torch.full((batch,), n, dtype=torch.long, device=waveforms.device)
     else:
         lengths = torch.as_tensor(lengths, device=waveforms.device)
-        if lengths.shape != (batch,) or lengths.is_floating_point():
+        if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.is_complex():
             raise FeatureError(
-                f"lengths must be an integer tensor of shape ({batch},), got {tuple(lengths.shape)}"
+                f"lengths must be an integer tensor of shape ({batch},), got {lengths.dtype} "
+                f"{tuple(lengths.shape)}"
             )
         lengths = lengths.long()
         if batch and (int(lengths.min()) < 0 or int(lengths.max()) > n):
             raise FeatureError(f"lengths must lie in [0, {n}], got {lengths.tolist()}")
     if check_finite:
-        check_finite_samples(waveforms)
+        check_finite_samples(waveforms, lengths)
     return waveforms, lengths
 
 
-def check_finite_samples(waveforms: torch.Tensor, first_row: int = 0) -> None:
+def check_finite_samples(
+    waveforms: torch.Tensor, lengths: torch.Tensor | None = None, first_row: int = 0
+) -> None:
     """Raise :class:`FeatureError` naming the rows (numbered from ``first_row``) of a
-    ``(B, N)`` batch that hold NaN or infinite samples."""
-    if waveforms.numel() and not bool(torch.isfinite(waveforms.sum())):  # one pass
-        bad = torch.nonzero(~torch.isfinite(waveforms).all(dim=1)).flatten() + first_row
+    ``(B, N)`` batch whose valid samples (the first ``lengths[b]``, default all) hold NaN or
+    infinite values; the padding past a length may hold anything."""
+    if not waveforms.numel() or bool(torch.isfinite(waveforms.sum())):  # one pass
+        return
+    bad_sample = ~torch.isfinite(waveforms)
+    if lengths is not None:
+        positions = torch.arange(waveforms.shape[1], device=waveforms.device)
+        bad_sample &= positions < lengths.to(waveforms.device)[:, None]
+    bad = torch.nonzero(bad_sample.any(dim=1)).flatten() + first_row
+    if bad.numel():
         raise FeatureError(f"waveform rows {bad.tolist()} hold NaN or infinite samples")
 
 
@@ -474,7 +484,7 @@ def _compute(
     flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
     groups = _row_groups(flat, window, mel_weights, dct)
     if groups is None:
-        check_finite_samples(flat)
+        check_finite_samples(flat, lens)
         feats, counts = _features(
             kind, flat, lens, config, window, mel_weights, dct, dither, generator
         )
@@ -484,7 +494,7 @@ def _compute(
         feats = torch.empty(x.shape[0], int(counts.max()), config.num_features(kind), dtype=x.dtype)
 
         def run(rows: slice) -> None:
-            check_finite_samples(flat[rows], rows.start)
+            check_finite_samples(flat[rows], lens[rows], rows.start)
             part, _ = _features(
                 kind, x[rows], lens[rows], config, window, mel_weights, dct, 0.0, None
             )

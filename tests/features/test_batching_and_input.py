@@ -155,8 +155,13 @@ def test_short_empty_and_bad_input() -> None:
         module(torch.zeros(1, 1600), sample_rate=8000)
     with pytest.raises(FeatureError, match="lengths must lie"):
         module(torch.zeros(1, 1600), torch.tensor([1601]))
-    with pytest.raises(FeatureError, match="float tensor"):
+    with pytest.raises(FeatureError, match="float32 or float64"):
         module(torch.zeros(1, 1600, dtype=torch.int16))
+    for half in (torch.float16, torch.bfloat16):
+        with pytest.raises(FeatureError, match=r"cast half-precision audio with \.float\(\)"):
+            module(torch.zeros(1, 1600, dtype=half))
+    with pytest.raises(FeatureError, match=r"integer tensor of shape \(1,\), got torch.float32"):
+        module(torch.zeros(1, 1600), torch.tensor([1600.0]))
     with pytest.raises(FeatureError, match="unknown feature option"):
         Fbank("kaldi", n_bins=40)
     with pytest.raises(FeatureError, match="unknown feature preset"):
@@ -167,6 +172,27 @@ def test_short_empty_and_bad_input() -> None:
         GlobalCMVN()(torch.zeros(1, 3, 4))
     with pytest.raises(FeatureError, match="fewer than"):
         F.delta(torch.zeros(1, 5, 3), width=9)
+
+
+@pytest.mark.parametrize("preset,overrides", CONFIGS)
+@pytest.mark.parametrize("cls", [Fbank, MFCC])
+@pytest.mark.parametrize("grad", [False, True])
+def test_nan_and_inf_in_the_padding_change_nothing(cls, preset, overrides, grad, cpu_path) -> None:
+    """Only samples below a row's length are checked and read: padding past it may hold
+    NaN or inf (a NaN-padded collate) and the result equals zero padding, on every path
+    (``grad``: the composed differentiable steps)."""
+    module = cls(preset, **overrides).eval()
+    lengths = torch.tensor([8000, 20000, 12345])
+    clean = torch.randn(3, 20000, generator=torch.Generator().manual_seed(5)) * 0.1
+    dirty = clean.clone()
+    for row, n in enumerate(lengths.tolist()):
+        clean[row, n:] = 0.0
+        dirty[row, n:] = float("nan") if row == 0 else float("-inf")
+    with torch.set_grad_enabled(grad):
+        got, frames = module(dirty.requires_grad_(grad), lengths)
+        want, want_frames = module(clean.requires_grad_(grad), lengths)
+    assert torch.equal(frames, want_frames)
+    assert torch.equal(got, want)
 
 
 def test_specaugment_masks_seeded_length_aware_and_eval_identity() -> None:
