@@ -27,6 +27,8 @@ def atomic_write(
 
     ``path == "-"`` writes to standard output instead (text mode only). On an exception the
     temporary file is removed and ``path`` is left untouched, so readers never see half a file.
+    The file gets the permissions ``open()`` would give: those of the file it replaces, or
+    ``0o666`` less the umask for a new one.
 
     >>> with atomic_write("out.txt") as f:
     ...     f.write("hello\\n")
@@ -40,6 +42,7 @@ def atomic_write(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     binary = "b" in mode
     try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp creates 0o600
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as f:
             yield f
             f.flush()
@@ -49,6 +52,16 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """Permission bits for a file written at ``path``: the existing file's, else the umask's."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0o022)  # the only way to read the umask; restored at once
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def open_text(path: str | os.PathLike) -> IO[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,3 +80,19 @@ def test_read_table_round_trip(tmp_path_factory, table):
         for key, value in table.items():
             f.write(f"{key} {value}\n")
     assert read_table(path) == table
+
+
+def test_atomic_write_permissions_follow_umask_or_the_replaced_file(tmp_path):
+    old_mask = os.umask(0o027)
+    try:
+        with atomic_write(tmp_path / "new.txt") as f:
+            f.write("x")
+        assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o640
+        existing = tmp_path / "existing.txt"
+        existing.write_text("old")
+        existing.chmod(0o604)
+        with atomic_write(existing) as f:
+            f.write("new")
+        assert stat.S_IMODE(existing.stat().st_mode) == 0o604 and existing.read_text() == "new"
+    finally:
+        os.umask(old_mask)
