@@ -131,7 +131,12 @@ def build_loader(
     """
     lengths = [dataset.num_frames(i) for i in range(len(dataset))]
     sampler = BucketBatchSampler(
-        lengths, cfg.max_frames, cfg.max_batch_size, shuffle=shuffle, seed=seed
+        lengths,
+        cfg.max_frames,
+        cfg.max_batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        even=shuffle if even is None else even,
     )
     return torch.utils.data.DataLoader(
         dataset,

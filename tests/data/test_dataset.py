@@ -129,3 +129,22 @@ def test_loader_with_workers_gives_the_same_batches(tiny_dir):
     for a, b in zip(serial, parallel):
         assert a["ids"] == b["ids"] and torch.equal(a["features"], b["features"])
         assert a["lengths"].numel() * a["lengths"].max() <= 600 or len(a["ids"]) == 1
+
+
+def test_evaluation_loaders_split_ranks_unevenly_so_nothing_is_counted_twice(tiny_dir, monkeypatch):
+    """Training loaders repeat batches so every rank steps alike; evaluation loaders
+    (``shuffle=False``) must not, or validation under DDP would count utterances twice."""
+    import seqlab.training.distributed as dist_utils
+
+    cfg = DataConfig(num_features=40, max_frames=250)
+    utts = read_manifest(tiny_dir / "valid.jsonl")
+    ds = build_dataset(cfg, str(tiny_dir / "valid.jsonl"), _tok(utts), lambda n: n // 4, False)
+    monkeypatch.setattr(dist_utils, "world_size", lambda: 2)
+    seen = []
+    for r in (0, 1):
+        monkeypatch.setattr(dist_utils, "rank", lambda r=r: r)
+        loader = build_loader(ds, cfg, shuffle=False)
+        assert loader.batch_sampler.even is False
+        seen += [i for batch in loader for i in batch["ids"]]
+        assert build_loader(ds, cfg, shuffle=True).batch_sampler.even is True
+    assert sorted(seen) == sorted(u.id for u in utts)
