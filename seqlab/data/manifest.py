@@ -1,7 +1,9 @@
 """JSON-lines manifests: one utterance per line, ``{"id", "audio", "duration", "text", "speaker"?}``.
 
 ``audio`` is a path, relative paths being resolved against the manifest's folder (so a
-dataset folder can be moved as a whole); ``duration`` is in seconds.
+dataset folder can be moved as a whole), or a URL-like location (``hf://3``) kept as written;
+``duration`` is in seconds. In memory (:class:`Utterance`), a relative ``audio`` path is relative
+to the working directory, like any path given to ``open``.
 """
 
 from __future__ import annotations
@@ -62,27 +64,41 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
             if utt.id in seen:
                 raise ManifestError(f"{path}:{lineno}: duplicate utterance id {utt.id!r}")
             seen.add(utt.id)
-            if not os.path.isabs(utt.audio) and "://" not in utt.audio:
+            if not os.path.isabs(utt.audio) and not _is_url(utt.audio):
                 utt = Utterance(utt.id, str(base / utt.audio), utt.duration, utt.text, utt.speaker)
             utts.append(utt)
     return utts
 
 
+def _is_url(audio: str) -> bool:
+    """Whether ``audio`` is a location such as ``hf://3`` rather than a file path."""
+    return "://" in audio
+
+
 def write_manifest(
     path: str | os.PathLike, utterances: Iterable[Utterance], relative_to: str | None = None
 ) -> None:
-    """Write utterances as JSON lines atomically.
+    """Write utterances as JSON lines atomically, so that :func:`read_manifest` of ``path``
+    gives back the same audio files.
 
-    ``relative_to``: when given (usually the manifest's folder), audio paths under it are
-    written relative to it; others are kept as they are.
+    ``relative_to``: when given, audio paths under it are written relative to it. Since
+    :func:`read_manifest` resolves relative paths against the manifest's folder, pass that
+    folder (``relative_to=str(Path(path).parent)``): the dataset folder can then be moved as a
+    whole. Every other relative audio path (all of them when ``relative_to`` is ``None``) is
+    relative to the working directory and is written absolute (symlinks resolved), so the
+    manifest can be written to any folder; absolute paths and URL-like locations
+    (``hf://3``) are written as they are.
     """
+    base = None if relative_to is None else Path(relative_to).resolve()
     with atomic_write(path) as f:
         for utt in utterances:
             row = asdict(utt)
-            if relative_to is not None:
-                audio, base = Path(utt.audio).resolve(), Path(relative_to).resolve()
-                if audio.is_relative_to(base):
+            if utt.audio and not _is_url(utt.audio):
+                audio = Path(utt.audio).resolve()
+                if base is not None and audio.is_relative_to(base):
                     row["audio"] = str(audio.relative_to(base))
+                elif not os.path.isabs(utt.audio):
+                    row["audio"] = str(audio)
             if row["speaker"] is None:
                 del row["speaker"]
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

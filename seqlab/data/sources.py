@@ -64,8 +64,19 @@ def read_kaldi_dir(path: str | os.PathLike) -> tuple[list[Utterance], AudioLoade
 
     Utterances are those of ``wav.scp`` in its order; missing transcripts become empty (and are
     skipped later by the dataset filter), missing audio files are skipped here.
+
+    Raises:
+        ManifestError: the directory has a ``segments`` file (utterances as time spans of the
+            recordings of ``wav.scp``), which an :class:`Utterance` (one whole audio file)
+            cannot express.
     """
     path = Path(path)
+    if (path / "segments").exists():
+        raise ManifestError(
+            f"{path / 'segments'}: segmented Kaldi data dirs are not supported (seqlab reads one "
+            "whole audio file per utterance); cut the segments into files first, e.g. with "
+            "Kaldi's extract-segments, and write a wav.scp with one file per segment"
+        )
     wavs = read_wav_scp(path / "wav.scp")
     texts = read_table(path / "text") if (path / "text").exists() else {}
     spk = read_table(path / "utt2spk") if (path / "utt2spk").exists() else {}

@@ -7,11 +7,19 @@ import logging
 import shutil
 
 import numpy as np
+import pytest
 import soundfile
 import torch
 
 from seqlab.audio import load_audio
-from seqlab.data import read_folder, read_hf_dataset, read_kaldi_dir, read_manifest, read_source
+from seqlab.data import (
+    ManifestError,
+    read_folder,
+    read_hf_dataset,
+    read_kaldi_dir,
+    read_manifest,
+    read_source,
+)
 
 
 def test_kaldi_dir_matches_the_manifest_of_the_same_data(tiny_dir, monkeypatch):
@@ -36,6 +44,17 @@ def test_kaldi_dir_skips_and_counts_missing_audio(tmp_path, tiny_dir, caplog):
         utts, _ = read_kaldi_dir(tmp_path)
     assert [u.id for u in utts] == ["u1"] and utts[0].speaker is None
     assert "skipped 1 entries (1 unreadable or missing audio)" in caplog.text
+
+
+def test_segmented_kaldi_dir_is_rejected_naming_the_segments_file(tmp_path):
+    soundfile.write(tmp_path / "rec1.wav", np.zeros(16000, dtype=np.float32), 16000)
+    (tmp_path / "wav.scp").write_text(f"rec1 {tmp_path}/rec1.wav\n")
+    (tmp_path / "segments").write_text("rec1-a rec1 0.00 0.40\nrec1-b rec1 0.50 0.90\n")
+    (tmp_path / "text").write_text("rec1-a one\nrec1-b two\n")
+    for read in (read_kaldi_dir, read_source):
+        with pytest.raises(ManifestError, match="segments: segmented Kaldi data dirs are not") as e:
+            read(tmp_path)
+        assert str(tmp_path / "segments") in str(e.value) and "extract-segments" in str(e.value)
 
 
 def test_hf_dataset_bytes_decoded_with_soundfile(tiny_dir, tmp_path):
