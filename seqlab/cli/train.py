@@ -19,12 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set optim.lr=1e-3 (repeatable)")  # fmt: skip
     p.add_argument("--resume", metavar="CKPT", help="continue training from this checkpoint")
-    p.add_argument("--exp-dir", help="shortcut for --set exp_dir=DIR")
+    p.add_argument("--exp-dir", help="experiment directory (overrides exp_dir; taken literally)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     import logging
     import os
 
@@ -38,15 +39,17 @@ def run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO if main_process else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    overrides = list(args.overrides)
-    if args.exp_dir:
-        overrides.append(f"exp_dir={args.exp_dir}")
-    cfg = load_yaml(ExperimentConfig, args.config, overrides)
+    cfg = load_yaml(ExperimentConfig, args.config, args.overrides)
+    if args.exp_dir:  # taken literally (a --set value would be parsed as YAML)
+        cfg = dataclasses.replace(cfg, exp_dir=args.exp_dir)
     trainer = train_experiment(cfg, resume=args.resume)
-    if trainer.is_main and trainer.history:
-        last = trainer.history[-1]
+    if trainer.is_main:
+        last = trainer.history[-1] if trainer.history else {}
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float))
-        print(f"trained {trainer.epoch} epochs, {trainer.step} steps: {summary}")
+        print(
+            f"trained {trainer.epoch} epochs, {trainer.step} steps"
+            + (f": {summary}" if summary else "")
+        )
         print(f"checkpoints in {cfg.exp_dir}")
     del trainer  # its DDP model holds the process group
     shutdown_distributed()

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.config import from_dict, save_yaml, to_dict
+from seqlab.config import ConfigError, from_dict, save_yaml, to_dict
 from seqlab.data.pipeline import (
     build_dataset,
     build_frontend,
@@ -37,11 +37,11 @@ __all__ = ["prepare_experiment", "train_experiment", "load_trained_model", "gree
 log = logging.getLogger(__name__)
 
 
-def _tokenizer(cfg: ExperimentConfig, exp: Path):
+def _tokenizer(cfg: ExperimentConfig, exp: Path, fresh: bool):
     saved = exp / "tokenizer.json"
     if cfg.data.tokenizer != "char":
         return build_tokenizer(cfg.data.tokenizer)
-    if saved.exists():  # resuming: keep the vocabulary the checkpoints were trained with
+    if saved.exists() and not fresh:  # resuming: the vocabulary the checkpoints know
         return build_tokenizer(str(saved))
     utts, _ = read_source(cfg.data.train)
     tok = build_tokenizer("char", [u.text for u in utts])
@@ -50,37 +50,50 @@ def _tokenizer(cfg: ExperimentConfig, exp: Path):
     return tok
 
 
-def _cmvn(cfg: ExperimentConfig, exp: Path) -> nn.Module | None:
+def _cmvn(cfg: ExperimentConfig, exp: Path, fresh: bool) -> nn.Module | None:
+    """Global CMVN: ``data.cmvn: auto`` computes ``exp_dir/cmvn.ark`` from the training data
+    (again for a fresh run; a resumed run reuses it), a path is used as it is (computed
+    there first if missing)."""
     if not cfg.data.cmvn:
         return None
     from seqlab.features import GlobalCMVN
 
-    path = exp / "cmvn.ark" if cfg.data.cmvn == "auto" else Path(cfg.data.cmvn)
-    if not path.exists() and dist_utils.is_main():
+    auto = cfg.data.cmvn == "auto"
+    path = exp / "cmvn.ark" if auto else Path(cfg.data.cmvn)
+    if (not path.exists() or (auto and fresh)) and dist_utils.is_main():
         log.info("computing CMVN stats of %s into %s", cfg.data.train, path)
         utts, loader = read_source(cfg.data.train)
         compute_cmvn(utts, build_frontend(cfg.data), path, cfg.data.sample_rate, loader)
     if dist_utils.is_distributed():
         torch.distributed.barrier()
-    return GlobalCMVN.load(path)
+    cmvn = GlobalCMVN.load(path)
+    dim = build_frontend(cfg.data).num_features
+    if cmvn.num_features != dim:
+        raise ConfigError(
+            f"{path}: CMVN stats of {cmvn.num_features}-dim features, but data.* gives "
+            f"{dim}-dim features (recompute them: delete the file or set data.cmvn)"
+        )
+    return cmvn
 
 
-def prepare_experiment(cfg: ExperimentConfig) -> tuple[Trainer, Any]:
+def prepare_experiment(cfg: ExperimentConfig, fresh: bool = True) -> tuple[Trainer, Any]:
     """Build tokenizer, model, data loaders and :class:`Trainer`; returns ``(trainer, tokenizer)``.
 
     Joins the ``torchrun`` process group when launched under it; writes ``config.yaml``.
+    ``fresh``: a new run, which derives the character vocabulary and ``cmvn: auto`` stats
+    from the data again; ``False`` (resuming) reuses those in ``exp_dir``.
     """
     exp = Path(cfg.exp_dir)
     exp.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.trainer.device)
     dist_utils.init_distributed(device.type)
     torch.manual_seed(cfg.trainer.seed + dist_utils.rank())
-    tok = _tokenizer(cfg, exp)
+    tok = _tokenizer(cfg, exp, fresh)
     if tok.blank_id is not None and tok.blank_id != cfg.model.blank_id:
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, blank_id=tok.blank_id))
     if dist_utils.is_main():
         save_yaml(cfg, exp / "config.yaml")
-    cmvn = _cmvn(cfg, exp)
+    cmvn = _cmvn(cfg, exp, fresh)
     frontend = build_frontend(cfg.data)
     torch.manual_seed(cfg.trainer.seed)  # same initial weights on every process
     model = build_model(cfg.model, tok.vocab_size, frontend.num_features)
@@ -112,7 +125,7 @@ def prepare_experiment(cfg: ExperimentConfig) -> tuple[Trainer, Any]:
 
 def train_experiment(cfg: ExperimentConfig, resume: str | os.PathLike | None = None) -> Trainer:
     """Prepare the experiment, optionally resume from a checkpoint, and train it."""
-    trainer, _ = prepare_experiment(cfg)
+    trainer, _ = prepare_experiment(cfg, fresh=resume is None)
     if resume is not None:
         trainer.resume(resume)
     trainer.fit()

@@ -20,8 +20,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqlab.config import ConfigError
 from seqlab.training import distributed as dist_utils
 from seqlab.training.checkpoint import (
+    CheckpointError,
     average_checkpoints,
     link_checkpoint,
     load_checkpoint,
@@ -38,15 +40,32 @@ log = logging.getLogger(__name__)
 
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MONITORS = ("loss", "cer", "wer")
+# what a checkpoint needs to continue training (avg.pt and exported models lack them)
+TRAINING_STATE_KEYS = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step")
 
 
 def resolve_device(name: str) -> torch.device:
-    """``"auto"``: this process's GPU (``LOCAL_RANK``) when CUDA is available, else the CPU."""
+    """``"auto"``: this process's GPU (``LOCAL_RANK``) when CUDA is available, else the CPU.
+
+    Raises:
+        ConfigError: naming ``trainer.device`` for a name torch does not know, or a CUDA
+            device on a machine without one.
+    """
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         return torch.device("cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise ConfigError(f"trainer.device: {name!r} is not a device ({e})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.device: {name!r}, but CUDA is not available here")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(
+            f"trainer.device: {name!r}, but only {torch.cuda.device_count()} CUDA devices"
+        )
+    return device
 
 
 class _LossModule(nn.Module):
@@ -122,6 +141,7 @@ class Trainer:
         self.epoch = 0  # completed epochs
         self.step = 0  # optimizer steps taken
         self.batches_done = 0  # batches consumed in the current epoch
+        self._epoch_loss = [0.0, 0]  # the current epoch's finite batch losses: sum, count
         self.best: float | None = None
         self.bad_epochs = 0
         self.skipped_steps = 0
@@ -145,6 +165,7 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "batches_done": self.batches_done,
+            "epoch_loss": list(self._epoch_loss),
             "sampler": {"epoch": self.epoch, "start": self.batches_done},
             "best": self.best,
             "bad_epochs": self.bad_epochs,
@@ -161,6 +182,7 @@ class Trainer:
         set_rng_state(rngs[dist_utils.rank() % len(rngs)])
         self.epoch, self.step = state["epoch"], state["step"]
         self.batches_done = state.get("batches_done", 0)
+        self._epoch_loss = list(state.get("epoch_loss", (0.0, 0)))
         self.best, self.bad_epochs = state["best"], state["bad_epochs"]
         self.history = list(state.get("history", []))
         sampler = getattr(self.train_loader, "batch_sampler", None)
@@ -168,8 +190,20 @@ class Trainer:
             sampler.load_state_dict(state["sampler"])
 
     def resume(self, path: str | os.PathLike) -> None:
-        """Continue from a checkpoint written by this trainer (``last.pt`` usually)."""
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        """Continue from a checkpoint written by this trainer (``last.pt`` usually).
+
+        Raises:
+            CheckpointError: naming ``path`` when it is not a training checkpoint (e.g. the
+                weights-only ``avg.pt``).
+        """
+        state = load_checkpoint(path, map_location=self.device)
+        missing = [k for k in TRAINING_STATE_KEYS if k not in state]
+        if missing:
+            raise CheckpointError(
+                f"{path}: not a training checkpoint (no {', '.join(missing)}); resume from "
+                f"last.pt or an epoch-N.pt of the run"
+            )
+        self.load_state_dict(state)
         log.info("resumed from %s at epoch %d, step %d", path, self.epoch, self.step)
 
     def save(self, name: str) -> Path | None:
@@ -214,8 +248,9 @@ class Trainer:
     def train_epoch(self) -> tuple[float, bool]:
         """One pass over the training batches (from the saved position when resuming).
 
-        Returns the mean training loss over the batches of this call and whether the epoch
-        was finished (``False`` when ``max_steps`` stopped it early).
+        Returns the mean training loss over the epoch's batches (those before a resume
+        included: the running sum is checkpointed) and whether the epoch was finished
+        (``False`` when ``max_steps`` stopped it early).
         """
         self.model.train()
         accum = self.cfg.accum_steps
@@ -227,7 +262,9 @@ class Trainer:
             progress = tqdm(
                 total=total, initial=self.batches_done, desc=f"epoch {self.epoch + 1}", leave=False
             )
-        loss_sum, count, pending, bad = 0.0, 0, 0, False
+        if self.batches_done == 0:
+            self._epoch_loss = [0.0, 0]  # sum of finite batch losses, their count
+        pending, bad = 0, False
         for batch in self.train_loader:
             self.failed_items += batch.get("failed", 0)
             self.batches_done += 1
@@ -247,8 +284,8 @@ class Trainer:
                     out = self.loss_module(features, lengths, targets, target_lengths)
                 loss = out["loss"].float()
                 if torch.isfinite(loss):
-                    loss_sum += float(loss.detach())
-                    count += 1
+                    self._epoch_loss[0] += float(loss.detach())
+                    self._epoch_loss[1] += 1
                 else:  # the window's update is dropped in _optimizer_step
                     bad = True
                 # Backward even for a bad loss: under DDP every process must join the all-reduce.
@@ -279,6 +316,7 @@ class Trainer:
             self._optimizer_step(bad)
         if progress is not None:
             progress.close()
+        loss_sum, count = self._epoch_loss
         return loss_sum / max(count, 1), finished
 
     @torch.no_grad()
@@ -324,6 +362,13 @@ class Trainer:
         ``average_last`` the last N epoch checkpoints are averaged into ``avg.pt`` at the end.
         """
         self.exp_dir.mkdir(parents=True, exist_ok=True)
+        stale = self.epoch_checkpoints(stale=True)
+        if stale and self.is_main:
+            log.warning(
+                "%s holds epoch checkpoints of another run (%s): left alone, never averaged",
+                self.exp_dir,
+                ", ".join(p.name for p in stale),
+            )
         sampler = getattr(self.train_loader, "batch_sampler", None)
         dataset = getattr(self.train_loader, "dataset", None)
         while self.epoch < self.cfg.epochs and not self._done():
@@ -391,18 +436,24 @@ class Trainer:
             for old in self.epoch_checkpoints()[:-keep]:
                 old.unlink()
 
-    def epoch_checkpoints(self) -> list[Path]:
-        """``epoch-N.pt`` files in ``exp_dir``, oldest first."""
+    def epoch_checkpoints(self, stale: bool = False) -> list[Path]:
+        """This run's ``epoch-N.pt`` files in ``exp_dir`` (``N <= epoch``), oldest first; with
+        ``stale``, those of some other run instead (``N > epoch``: a longer run that used the
+        same ``exp_dir`` before), which are never pruned or averaged."""
         found = []
         for p in self.exp_dir.glob("epoch-*.pt"):
             m = re.fullmatch(r"epoch-(\d+)\.pt", p.name)
-            if m:
+            if m and (int(m.group(1)) > self.epoch) == stale:
                 found.append((int(m.group(1)), p))
         return [p for _, p in sorted(found)]
 
-    def average(self, n: int) -> Path:
-        """Average the model weights of the last ``n`` epoch checkpoints into ``avg.pt``."""
+    def average(self, n: int) -> Path | None:
+        """Average the model weights of the last ``n`` epoch checkpoints into ``avg.pt``
+        (``None``, with a warning, when no epoch has finished yet)."""
         paths = self.epoch_checkpoints()[-n:]
+        if not paths:
+            log.warning("no finished epoch to average yet: avg.pt not written")
+            return None
         state = {"model": average_checkpoints(paths), "averaged": [p.name for p in paths]}
         state.update(self.extra_state)
         out = self.exp_dir / "avg.pt"

@@ -31,7 +31,7 @@ QUICK = {
 def test_cli_train_resume_and_export_quick(tmp_path, capsys):
     conf = tmp_path / "conf.yaml"
     conf.write_text(yaml.safe_dump(QUICK))
-    exp = tmp_path / "exp"
+    exp = tmp_path / "exp #1: a"  # taken literally, not parsed as YAML
     assert main(["train", str(conf), "--exp-dir", str(exp), "--set", "optim.lr=3e-3"]) == 0
     assert "trained 1 epochs" in capsys.readouterr().out
     saved = load_yaml(ExperimentConfig, exp / "config.yaml")
@@ -112,3 +112,20 @@ def test_bad_input_is_skipped_and_counted_not_fatal(tmp_path, caplog):
         assert main(["train", str(conf), "--exp-dir", str(tmp_path / "exp")]) == 0
     assert "skipped 2 (1 empty transcript, 1 missing audio file)" in caplog.text
     assert "skipping corrupt" in caplog.text and "1 unreadable items" in caplog.text
+
+
+def test_fresh_run_recomputes_auto_cmvn_and_resume_checks_its_dimension(tmp_path):
+    from seqlab.config import ConfigError, from_dict
+    from seqlab.features import GlobalCMVN
+    from seqlab.training.experiment import _cmvn
+
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    stale = GlobalCMVN(40)
+    stale.update(torch.randn(1, 5, 40))
+    stale.save(exp / "cmvn.ark")  # left by an earlier run with 40-dim features
+    cfg = from_dict(ExperimentConfig, {**QUICK, "exp_dir": str(exp)})  # 23-dim features
+    with pytest.raises(ConfigError, match=r"cmvn\.ark: CMVN stats of 40-dim features"):
+        _cmvn(cfg, exp, fresh=False)
+    assert _cmvn(cfg, exp, fresh=True).num_features == 23
+    assert _cmvn(cfg, exp, fresh=False).num_features == 23

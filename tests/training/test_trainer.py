@@ -96,6 +96,8 @@ def test_resume_mid_epoch_reproduces_uninterrupted_training(tmp_path):
     resumed.resume(tmp_path / "part" / "last.pt")
     resumed.fit()
     assert_same(params(resumed.model), params(full.model))
+    # the epoch's mean train_loss counts the batches before the stop too
+    assert resumed.history == full.history
 
 
 def test_accumulation_equals_one_big_batch(tmp_path):
@@ -171,3 +173,51 @@ def test_average_checkpoints_is_elementwise_mean(tmp_path):
     avg = average_checkpoints(paths)
     torch.testing.assert_close(avg["w"], torch.full((2,), 1.0))
     assert int(avg["n"]) == 2
+
+
+def test_max_steps_inside_the_first_epoch_skips_averaging(tmp_path, caplog):
+    trainer = make_trainer(tmp_path, epochs=2, max_steps=1, average_last=2)
+    with caplog.at_level(logging.WARNING):
+        assert trainer.fit() == []
+    assert (tmp_path / "run" / "last.pt").is_file() and not (tmp_path / "run" / "avg.pt").exists()
+    assert "no finished epoch to average" in caplog.text
+
+
+def test_a_fresh_run_leaves_another_runs_epoch_checkpoints_alone(tmp_path, caplog):
+    make_trainer(tmp_path, epochs=3).fit()
+    run = tmp_path / "run"
+    stale = load_checkpoint(run / "epoch-3.pt")
+    fresh = make_trainer(tmp_path, epochs=2, keep_last=1, average_last=2)
+    with caplog.at_level(logging.WARNING):
+        fresh.fit()
+    assert "epoch-3.pt" in caplog.text and "never averaged" in caplog.text
+    assert sorted(p.name for p in run.glob("epoch-*.pt")) == [
+        "epoch-1.pt",
+        "epoch-2.pt",
+        "epoch-3.pt",
+    ]
+    assert load_checkpoint(run / "epoch-3.pt")["step"] == stale["step"]  # untouched
+    avg = load_checkpoint(run / "avg.pt")
+    assert avg["averaged"] == ["epoch-1.pt", "epoch-2.pt"]
+    assert_same(load_checkpoint(run / "epoch-2.pt")["model"], params(fresh.model))
+
+
+def test_resume_from_a_weights_only_checkpoint_names_the_file(tmp_path):
+    from seqlab.training import CheckpointError
+
+    trainer = make_trainer(tmp_path, epochs=2, average_last=2)
+    trainer.fit()
+    with pytest.raises(CheckpointError, match=r"avg\.pt: not a training checkpoint"):
+        make_trainer(tmp_path, "other").resume(tmp_path / "run" / "avg.pt")
+
+
+def test_bad_device_names_the_config_key():
+    from seqlab.config import ConfigError
+    from seqlab.training.trainer import resolve_device
+
+    with pytest.raises(ConfigError, match="trainer.device: 'gpu' is not a device"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+    assert resolve_device("cpu") == torch.device("cpu")
