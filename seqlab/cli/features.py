@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ def compute_handler(args: argparse.Namespace) -> int:
     from seqlab.features.batching import length_buckets, pad_batch
     from seqlab.io import atomic_write
 
+    if args.norm_vars and not args.cmvn:
+        raise ValueError("--norm-vars normalizes variances within --cmvn: pass both")
     module = _module(args)
     rate = module.config.sample_rate
     table = read_wav_scp(args.wav_scp)
@@ -122,6 +125,9 @@ def compute_handler(args: argparse.Namespace) -> int:
             f.write(json.dumps(record) + "\n")
     if stats.count > 0:
         stats.save(out / "cmvn_stats.txt")
+    else:  # no utterance is as long as a frame: no stats (and none left from an earlier run)
+        (out / "cmvn_stats.txt").unlink(missing_ok=True)
+        print("no frames: cmvn_stats.txt not written", file=sys.stderr)
     with atomic_write(out / "config.yaml") as f:
         settings = {
             "kind": args.kind,

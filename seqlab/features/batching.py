@@ -60,6 +60,8 @@ def compute_in_buckets(
     waveforms, ``device``, and a ``frontend`` that is an ``nn.Module`` with CPU parameters and
     buffers) and torch runs on several threads, whole buckets go to the single-threaded feature
     workers (:mod:`seqlab.features.workers`): each pads its bucket and runs the frontend on it.
+    A frontend in training mode (which may draw random numbers: dither) runs the buckets in
+    order in this thread instead, so a seeded run gives the same features on any thread count.
     """
     out: list[torch.Tensor | None] = [None] * len(waveforms)
     buckets = list(length_buckets([w.shape[-1] for w in waveforms], max_samples, max_batch))
@@ -101,8 +103,9 @@ def compute_in_buckets(
 def _runs_on_cpu(
     frontend: Callable, waveforms: Sequence[torch.Tensor], target: torch.device
 ) -> bool:
-    """Whether the whole computation stays on the CPU (so it may run on the workers)."""
-    if target.type != "cpu" or not isinstance(frontend, torch.nn.Module):
+    """Whether the whole computation stays on the CPU and draws no random numbers (an
+    ``nn.Module`` in eval mode), so its buckets may run on the workers in any order."""
+    if target.type != "cpu" or not isinstance(frontend, torch.nn.Module) or frontend.training:
         return False
     tensors = [*frontend.parameters(), *frontend.buffers(), *waveforms]
     return all(t.device.type == "cpu" for t in tensors)

@@ -24,7 +24,8 @@ def accumulate_stats(features: torch.Tensor, lengths: torch.Tensor | None = None
     x = features.detach().double()
     if lengths is not None:
         lengths = torch.as_tensor(lengths, device=features.device).long()
-        x = x * (torch.arange(t, device=x.device)[None, :] < lengths[:, None])[..., None].double()
+        valid = torch.arange(t, device=x.device)[None, :] < lengths[:, None]
+        x = x.masked_fill(~valid[..., None], 0.0)  # padding (NaN included) adds nothing
         count = float(lengths.clamp(0, t).sum())
     else:
         count = float(b * t)

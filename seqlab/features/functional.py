@@ -333,13 +333,14 @@ def cmvn(
     if norm_vars and not norm_means:
         raise FeatureError("cmvn: norm_vars=True requires norm_means=True (as Kaldi apply-cmvn)")
     flat, lens = _flatten(features, lengths)
-    mask = length_mask(lens, flat.shape[1])[..., None].to(flat.dtype)
+    valid = length_mask(lens, flat.shape[1])[..., None]
+    flat = flat.masked_fill(~valid, 0.0)  # padding never reaches a statistic, NaN included
     count = lens.clamp_min(1).to(flat.dtype)[:, None, None]
     out = flat
     if norm_means:
-        mean = (flat * mask).sum(dim=1, keepdim=True) / count
+        mean = flat.sum(dim=1, keepdim=True) / count
         out = flat - mean
     if norm_vars:
-        var = (out.pow(2) * mask).sum(dim=1, keepdim=True) / count
+        var = out.masked_fill(~valid, 0.0).pow(2).sum(dim=1, keepdim=True) / count
         out = out * var.clamp_min(var_floor).rsqrt()
-    return (out * mask).reshape(features.shape)
+    return out.masked_fill(~valid, 0.0).reshape(features.shape)

@@ -193,6 +193,7 @@ class GlobalCMVN(nn.Module):
         if norm_vars and not norm_means:
             raise FeatureError("GlobalCMVN: norm_vars=True requires norm_means=True")
         self.norm_means, self.norm_vars = norm_means, norm_vars
+        self._dim_given = num_features is not None  # else the first update() sets it
         dim = 0 if num_features is None else num_features
         self.register_buffer("stats", torch.zeros(2, dim + 1, dtype=torch.float64))
 
@@ -209,7 +210,7 @@ class GlobalCMVN(nn.Module):
     def update(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> None:
         """Add the valid frames of ``(B, T, D)`` features to the statistics."""
         new = accumulate_stats(features, lengths).to(self.stats.device)
-        if self.count == 0 and self.num_features != new.shape[1] - 1:
+        if self.count == 0 and not self._dim_given and self.num_features != new.shape[1] - 1:
             self.stats = torch.zeros_like(new)
         if new.shape != self.stats.shape:
             raise FeatureError(
@@ -244,11 +245,22 @@ class GlobalCMVN(nn.Module):
 
     @_HybridMethod
     def load(target: Any, path: str | os.PathLike, **kwargs: Any) -> GlobalCMVN:  # noqa: N805
-        """Read Kaldi CMVN stats; on the class returns a new module, on an instance fills it."""
+        """Read Kaldi CMVN stats; on the class returns a new module, on an instance fills it.
+        ``kwargs`` (``norm_means``, ``norm_vars``) set the normalization either way."""
         stats = read_kaldi_stats(path)
-        module = target(stats.shape[1] - 1, **kwargs) if isinstance(target, type) else target
-        module.stats = stats.to(module.stats.device)
-        return module
+        if isinstance(target, type):
+            return target(stats.shape[1] - 1, **kwargs).load(path)
+        unknown = set(kwargs) - {"norm_means", "norm_vars"}
+        if unknown:
+            raise TypeError(f"GlobalCMVN.load: unexpected arguments {sorted(unknown)}")
+        norm_means = kwargs.get("norm_means", target.norm_means)
+        norm_vars = kwargs.get("norm_vars", target.norm_vars)
+        if norm_vars and not norm_means:
+            raise FeatureError("GlobalCMVN: norm_vars=True requires norm_means=True")
+        target.norm_means, target.norm_vars = norm_means, norm_vars
+        target.stats = stats.to(target.stats.device)
+        target._dim_given = True
+        return target
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
         key = prefix + "stats"

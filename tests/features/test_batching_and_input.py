@@ -57,7 +57,7 @@ def test_cmvn_and_deltas_ignore_padding() -> None:
     lengths = torch.tensor([40, 17, 9])
     padded = feats.clone()
     for i, n in enumerate(lengths):
-        padded[i, n:] = 99.0
+        padded[i, n:] = (99.0, float("nan"), float("-inf"))[i]  # padding reaches no statistic
     for module in (CMVN(), CMVN(norm_vars=True), Deltas(), Deltas(style="librosa")):
         out = module(padded, lengths)
         for i, n in enumerate(lengths):
@@ -69,6 +69,21 @@ def test_cmvn_and_deltas_ignore_padding() -> None:
     out = gc(valid[None])[0]
     torch.testing.assert_close(out.mean(0), torch.zeros(5), atol=1e-5, rtol=0)
     torch.testing.assert_close(out.std(0, unbiased=False), torch.ones(5), atol=1e-5, rtol=0)
+
+
+def test_global_cmvn_dimension_and_load_options(tmp_path) -> None:
+    feats = torch.randn(1, 6, 40)
+    with pytest.raises(FeatureError, match="holds 23-dim stats, got 40-dim"):
+        GlobalCMVN(23).update(feats)  # a stated dimension is kept, even before any frame
+    gc = GlobalCMVN()
+    gc.update(feats)  # no stated dimension: the first update sets it
+    gc.save(tmp_path / "stats.txt")
+    assert GlobalCMVN.load(tmp_path / "stats.txt", norm_vars=False).norm_vars is False
+    filled = GlobalCMVN(norm_vars=True).load(tmp_path / "stats.txt", norm_vars=False)
+    assert filled.norm_vars is False and filled.num_features == 40
+    torch.testing.assert_close(filled(feats).mean(1), torch.zeros(1, 40), atol=1e-5, rtol=0)
+    with pytest.raises(FeatureError, match="norm_vars=True requires norm_means=True"):
+        GlobalCMVN().load(tmp_path / "stats.txt", norm_means=False)
 
 
 def test_gradcheck_float64() -> None:

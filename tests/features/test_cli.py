@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import torchaudio.compliance.kaldi as kaldi
 from PIL import Image
 
@@ -115,3 +116,19 @@ def test_plot_with_kaldi_high_freq_offset_and_energy(corpus, tmp_path) -> None:
     args = ["features", "plot", str(corpus.parent / "u1.wav"), "-o", str(fig)]
     assert main([*args, "--set", "f_max=-400", "--set", "use_energy=true"]) == 0
     assert fig.stat().st_size > 10_000
+
+
+def test_norm_vars_needs_cmvn_and_no_frames_leave_no_stats(corpus, tmp_path, capsys) -> None:
+    assert main(["features", "compute", "--norm-vars", str(corpus), str(tmp_path / "a")]) == 1
+    assert "--norm-vars" in capsys.readouterr().err
+    short = tmp_path / "short.wav"
+    save_audio(short, torch.zeros(200), 16000)  # shorter than one 400-sample frame
+    scp = tmp_path / "short.scp"
+    scp.write_text(f"s1 {short}\n")
+    out = tmp_path / "out"
+    assert main(["features", "compute", str(corpus), str(out)]) == 0
+    assert (out / "cmvn_stats.txt").is_file()
+    assert main(["features", "compute", str(scp), str(out)]) == 0  # the same folder again
+    assert not (out / "cmvn_stats.txt").exists()  # no stale stats of the earlier run
+    assert "no frames" in capsys.readouterr().err
+    assert np.load(out / "feats" / "s1.npy").shape == (0, 23)

@@ -114,6 +114,21 @@ def test_buckets_on_workers_equal_one_thread(threads) -> None:
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-4)
 
 
+def test_seeded_dither_in_buckets_does_not_depend_on_the_thread_count(threads) -> None:
+    g = torch.Generator().manual_seed(6)
+    wavs = [torch.randn(int(n), generator=g) * 0.1 for n in torch.randint(300, 40000, (24,))]
+    module = Fbank("kaldi")  # training mode: dither 1.0 from the global generator
+    results = []
+    with torch.inference_mode():
+        for n in (1, 2, 2):
+            threads(n)
+            torch.manual_seed(11)
+            results.append(compute_in_buckets(module, wavs, max_samples=100_000))
+    for run in results[1:]:
+        for a, b in zip(run, results[0]):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-4)
+
+
 def test_gradients_stay_in_the_calling_thread(threads) -> None:
     threads(2)
     wav = (torch.randn(6, 4000, dtype=torch.float64) * 0.1).requires_grad_()
