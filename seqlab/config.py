@@ -81,6 +81,11 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, str):  # YAML reads "1e4" (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, float) and value.is_integer():
             return int(value)
         raise ConfigError(f"{key}: expected an integer, got {value!r}")
@@ -123,7 +128,8 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
 
 
 def apply_overrides(cfg: T, overrides: list[str] | tuple[str, ...]) -> T:
-    """Return ``cfg`` with ``"a.b.c=value"`` overrides applied (values parsed as YAML).
+    """Return ``cfg`` with ``"a.b.c=value"`` overrides applied (values parsed as YAML; a
+    mapping given for a section updates only the keys it names).
 
     Raises:
         ConfigError: malformed override, unknown key or wrong type, naming the key.
@@ -143,10 +149,19 @@ def apply_overrides(cfg: T, overrides: list[str] | tuple[str, ...]) -> T:
         if parts[-1] not in node:
             raise ConfigError(f"{key}: unknown key")
         try:
-            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+            value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as e:
             raise ConfigError(f"{key}: cannot parse value {raw!r} ({e})") from e
+        node[parts[-1]] = _merged(node[parts[-1]], value)
     return from_dict(type(cfg), data)
+
+
+def _merged(old: Any, new: Any) -> Any:
+    """``new`` over ``old``: a mapping over a section updates its keys (recursively), so
+    ``--set model.conformer={dim: 128}`` keeps the section's other values."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {**old, **{k: _merged(old.get(k), v) for k, v in new.items()}}
+    return new
 
 
 def load_yaml(cls: type[T], path: str | os.PathLike, overrides: list[str] | None = None) -> T:

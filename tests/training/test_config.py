@@ -41,6 +41,16 @@ def test_partial_yaml_keeps_defaults_and_overrides_apply_after_file(tmp_path):
     assert cfg.model == ExperimentConfig().model
 
 
+def test_a_mapping_override_updates_its_section_and_integers_take_exponents(tmp_path):
+    path = tmp_path / "conf.yaml"
+    path.write_text("model:\n  conformer:\n    num_layers: 2\n    ffn_dim: 64\n")
+    cfg = load_yaml(ExperimentConfig, path, ["model.conformer={dim: 128}", "trainer.max_steps=1e4"])
+    assert (cfg.model.conformer.dim, cfg.model.conformer.num_layers) == (128, 2)
+    assert cfg.model.conformer.ffn_dim == 64 and cfg.trainer.max_steps == 10000
+    with pytest.raises(ConfigError, match="trainer.max_steps: expected an integer"):
+        apply_overrides(cfg, ["trainer.max_steps=1.5e0"])
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
