@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqlab.lm.errors import LMError
+from seqlab.lm.errors import CorpusError, LMError
 from seqlab.lm.vocab import BOS_ID, EOS_ID, SPECIALS, limit_vocab
 
 _CHUNK = 1 << 20  # tokens buffered in a Python list before conversion to numpy
@@ -90,7 +90,8 @@ def encode_corpus(
         progress: called with the number of sentences read since the last call.
 
     Raises:
-        LMError: the corpus is empty or contains ``<s>`` / ``</s>`` literally.
+        LMError: the corpus is empty; :class:`CorpusError` (with the sentence number): a
+            sentence contains ``<s>`` / ``</s>`` literally or the splitter rejects it.
     """
     index: defaultdict[str, int] = defaultdict(lambda: len(index))  # new units get the next id
     index.update((s, i) for i, s in enumerate(SPECIALS))
@@ -99,7 +100,16 @@ def encode_corpus(
     lengths: list[int] = []
     buf: list[int] = []
     pending = 0
-    for units in sentences:
+    units_of = iter(sentences)
+    while True:
+        try:
+            units = next(units_of)
+        except StopIteration:
+            break
+        except CorpusError:
+            raise
+        except LMError as e:  # the splitter's complaint about this sentence
+            raise CorpusError(len(lengths) + 1, str(e)) from None
         buf.append(BOS_ID)
         buf.extend(map(lookup, units))
         buf.append(EOS_ID)
@@ -120,7 +130,12 @@ def encode_corpus(
     vocab = tuple(index)
     counts = np.bincount(tokens, minlength=len(vocab))
     if counts[BOS_ID] != len(lengths) or counts[EOS_ID] != len(lengths):
-        raise LMError("the training text contains <s> or </s> as a word; remove the markers")
+        lens = np.asarray(lengths, dtype=np.int64)
+        marker = np.isin(tokens, (BOS_ID, EOS_ID))
+        marker[np.cumsum(lens) - lens] = False  # each sentence's own <s>
+        marker[np.cumsum(lens) - 1] = False  # and </s>
+        first = int(np.searchsorted(np.cumsum(lens), int(np.argmax(marker)), side="right"))
+        raise CorpusError(first + 1, "<s> or </s> as a word; remove the markers")
     if top_k is not None or word_list is not None:
         vocab, mapping = limit_vocab(vocab, counts, top_k, word_list)
         tokens = mapping.astype(np.int32)[tokens]

@@ -13,3 +13,11 @@ class ArpaFormatError(LMError):
 
 class DiscountError(LMError):
     """Kneser-Ney discounts cannot be estimated from the count-of-counts (tiny or artificial data)."""
+
+
+class CorpusError(LMError):
+    """Bad training text; ``sentence`` is its 1-based number (the line, for a text file)."""
+
+    def __init__(self, sentence: int, reason: str) -> None:
+        super().__init__(f"sentence {sentence}: {reason}")
+        self.sentence, self.reason = sentence, reason

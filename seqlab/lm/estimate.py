@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
+from typing import IO
 
-from seqlab.io import open_text
 from seqlab.lm.counting import NGramCounts, count_ngrams, encode_corpus
-from seqlab.lm.errors import LMError
+from seqlab.lm.errors import CorpusError, LMError
 from seqlab.lm.kneser_ney import DEFAULT_FALLBACK, kneser_ney
 from seqlab.lm.model import NGramLM
 from seqlab.lm.smoothing import (
@@ -79,16 +82,30 @@ class TrainConfig:
 
 
 def read_lines(path: str | os.PathLike) -> Iterator[str]:
-    """Lines of a UTF-8 text file (``-`` = stdin), newline stripped.
+    """Lines of a UTF-8 text file (``-`` = stdin), ``\n`` or ``\r\n`` stripped.
 
-    A blank line is an empty sentence (it adds the bigram ``<s> </s>``), as in lmplz.
+    A blank line is an empty sentence (it adds the bigram ``<s> </s>``), as in lmplz. Only
+    ``\n`` ends a line (a lone ``\r`` is whitespace inside it, as for lmplz).
+
+    Raises:
+        LMError: ``path:line: not valid UTF-8 text``.
     """
-    try:
-        with open_text(path) as f:
-            for line in f:
-                yield line.rstrip("\n")
-    except UnicodeDecodeError as e:
-        raise LMError(f"{path}: not valid UTF-8 text ({e})") from e
+    with _open_binary(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise LMError(f"{path}:{lineno}: not valid UTF-8 text ({e.reason})") from None
+            yield line[:-2] if line.endswith("\r\n") else line.rstrip("\n")
+
+
+def _open_binary(path: str | os.PathLike) -> IO[bytes]:
+    if str(path) == "-":
+        stdin = sys.stdin
+        # a replaced text stdin (io.StringIO) has no bytes below it
+        raw = getattr(stdin, "buffer", None) or io.BytesIO(stdin.read().encode("utf-8"))
+        return contextlib.nullcontext(raw)  # type: ignore[return-value]
+    return open(path, "rb")
 
 
 def smooth(counts: NGramCounts, config: TrainConfig) -> Estimate:
@@ -111,10 +128,16 @@ def count_text(
     progress: Callable[[int], None] | None = None,
 ) -> NGramCounts:
     """Split ``text`` (a file path, ``-`` for stdin, or an iterable of sentences) and count it."""
-    lines = read_lines(text) if isinstance(text, (str, os.PathLike)) else text
+    is_file = isinstance(text, (str, os.PathLike))
+    lines = read_lines(text) if is_file else text
     split = config.splitter()
     word_list = read_word_list(config.vocab_file) if config.vocab_file else None
-    corpus = encode_corpus(map(split, lines), config.vocab_size, word_list, progress)
+    try:
+        corpus = encode_corpus(map(split, lines), config.vocab_size, word_list, progress)
+    except CorpusError as e:
+        if is_file:  # a sentence is a line of the file
+            raise LMError(f"{text}:{e.sentence}: {e.reason}") from None
+        raise
     return count_ngrams(corpus, config.order)
 
 

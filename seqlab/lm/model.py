@@ -18,6 +18,7 @@ has a backoff), so equal states mean equal futures and states can key dictionari
 
 from __future__ import annotations
 
+import operator
 import os
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,8 +27,9 @@ from itertools import chain
 
 import numpy as np
 
+from seqlab.lm.errors import LMError
 from seqlab.lm.tables import LOG_ZERO, NGramTables
-from seqlab.lm.units import UnitSplitter
+from seqlab.lm.units import UnitSplitter, split_words
 
 State = tuple[int, ...]
 Sentence = str | Sequence[str]
@@ -135,7 +137,7 @@ class NGramLM:
         """Score every token of every sentence in one vectorized pass (see :class:`BatchScores`)."""
         unk = self.unk_id
         if self.splitter.unit == "word":  # fast path: no per-sentence method calls
-            units = [s.split() if isinstance(s, str) else list(s) for s in sentences]
+            units = [split_words(s) if isinstance(s, str) else list(s) for s in sentences]
         else:
             units = [self.tokenize(s) for s in sentences]
         lens = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
@@ -299,11 +301,18 @@ class NGramLM:
         return ()
 
     def advance(self, state: State, token: str | int) -> tuple[State, float]:
-        """Extend ``state`` by ``token`` (a unit or an id): ``(new state, log10 p(token | state))``.
+        """Extend ``state`` by ``token`` (a unit, or an id: any integer type, e.g. from a numpy
+        or torch argmax): ``(new state, log10 p(token | state))``. An unknown unit is
+        ``<unk>``; an id outside the vocabulary raises :class:`LMError`.
 
         Pass ``"</s>"`` to close a sentence. Results are memoized per ``(state, token id)``.
         """
-        word = token if isinstance(token, int) else self.index.get(token, self.unk_id)
+        if isinstance(token, str):
+            word = self.index.get(token, self.unk_id)
+        else:
+            word = operator.index(token)  # int, numpy or 0-d torch integers
+            if not 0 <= word < self._size:
+                raise LMError(f"advance: token id {word} outside [0, {self._size})")
         cached = self._advance_cache.get((state, word))
         if cached is not None:
             return cached

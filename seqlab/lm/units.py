@@ -9,6 +9,7 @@ trailing whitespace is dropped, so the unit sequence never starts or ends with t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,20 @@ from seqlab.lm.errors import LMError
 
 UNITS = ("word", "char", "spm")
 DEFAULT_SPACE_TOKEN = "|"
+
+# str.split() also splits on these; KenLM, lmplz and bytes.split() do not (a no-break space
+# stays inside a word)
+_NON_ASCII_SPACE = re.compile(
+    "[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+_ASCII_SPACE = re.compile("[ \t\n\r\x0b\x0c]+")
+
+
+def split_words(line: str) -> list[str]:
+    """The words of ``line``, split on ASCII whitespace only, as KenLM and lmplz split them."""
+    if _NON_ASCII_SPACE.search(line) is None:
+        return line.split()  # the same split, at str.split's speed
+    return [word for word in _ASCII_SPACE.split(line) if word]
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,7 @@ class UnitSplitter:
             processor = sentencepiece.SentencePieceProcessor(model_file=str(self.spm_model))
             object.__setattr__(self, "_encode", lambda line: processor.encode(line, out_type=str))
         elif self.unit == "word":
-            object.__setattr__(self, "_encode", str.split)
+            object.__setattr__(self, "_encode", split_words)
         else:
             object.__setattr__(self, "_encode", self._chars)
 
@@ -67,7 +82,7 @@ class UnitSplitter:
                 f"the space token {self.space_token!r} occurs literally in {line[:60]!r}; "
                 "choose another one (space_token / --space-token)"
             )
-        return [self.space_token if c == " " else c for c in " ".join(line.split())]
+        return [self.space_token if c == " " else c for c in " ".join(split_words(line))]
 
     def __call__(self, line: str) -> list[str]:
         return self._encode(line)

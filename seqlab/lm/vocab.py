@@ -12,7 +12,6 @@ import os
 
 import numpy as np
 
-from seqlab.io import open_text
 from seqlab.lm.errors import LMError
 
 UNK = "<unk>"
@@ -25,17 +24,16 @@ UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 def read_word_list(path: str | os.PathLike) -> list[str]:
     """Read a vocabulary file: the first whitespace-separated field of every non-blank line.
 
-    Works for plain word lists and for ``word count`` or ``word id`` tables.
+    Works for plain word lists and for ``word count`` or ``word id`` tables. Fields are split
+    on ASCII whitespace, like the training text.
+
+    Raises:
+        LMError: ``path:line`` of text that is not UTF-8, or a file with no words.
     """
-    words: list[str] = []
-    try:
-        with open_text(path) as f:
-            for line in f:
-                fields = line.split()
-                if fields:
-                    words.append(fields[0])
-    except UnicodeDecodeError as e:
-        raise LMError(f"{path}: vocabulary file is not valid UTF-8 ({e})") from e
+    from seqlab.lm.estimate import read_lines  # (estimate imports this module)
+    from seqlab.lm.units import split_words
+
+    words = [fields[0] for fields in map(split_words, read_lines(path)) if fields]
     if not words:
         raise LMError(f"{path}: vocabulary file has no words")
     return words

@@ -94,6 +94,29 @@ def test_markers_in_text_and_empty_input_are_errors() -> None:
         count_text([], TrainConfig(order=2))
 
 
+def test_text_errors_name_the_file_and_line(tmp_path) -> None:
+    path = tmp_path / "corpus.txt"
+    path.write_text("a b\n" * 50 + "c <s> d\n")
+    with pytest.raises(LMError, match=r"corpus\.txt:51: <s> or </s> as a word"):
+        count_text(str(path), TrainConfig(order=2))
+    path.write_text("a b\n" * 50 + "c | d\n")
+    with pytest.raises(LMError, match=r"corpus\.txt:51: the space token '\|' occurs literally"):
+        count_text(str(path), TrainConfig(order=2, unit="char"))
+    path.write_bytes(b"a b\n" * 50 + b"c \xff d\n")
+    with pytest.raises(LMError, match=r"corpus\.txt:51: not valid UTF-8"):
+        count_text(str(path), TrainConfig(order=2))
+    with pytest.raises(LMError, match="sentence 2: <s> or </s>"):
+        count_text(["a", "b </s>"], TrainConfig(order=2))
+
+
+def test_crlf_ends_a_line_and_a_lone_cr_is_whitespace(tmp_path) -> None:
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(b"a b\r\nc\rd\n")  # as lmplz: two sentences, "c" and "d" split by \r
+    counts = count_text(str(path), TrainConfig(order=2))
+    assert counts.num_sentences == 2
+    assert as_counter(counts, 2)[("c", "d")] == 1
+
+
 def test_empty_sentence_counts_bos_eos() -> None:
     counts = count_text([""], TrainConfig(order=3))
     assert as_counter(counts, 2) == Counter({("<s>", "</s>"): 1})

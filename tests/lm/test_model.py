@@ -9,7 +9,7 @@ import kenlm
 import numpy as np
 import pytest
 
-from seqlab.lm import NGramLM, TrainConfig, load_arpa, train_lm, write_arpa
+from seqlab.lm import LMError, NGramLM, TrainConfig, load_arpa, train_lm, write_arpa
 
 pytestmark = pytest.mark.filterwarnings("ignore:Kneser-Ney order")
 
@@ -47,6 +47,32 @@ def test_null_state_and_ids(emma_models) -> None:
         total += logp
     assert total == pytest.approx(lm.score(tests[0], bos=False, eos=False), abs=1e-9)
     assert total == pytest.approx(ken.score(tests[0], bos=False, eos=False), abs=1e-3)
+
+
+def test_advance_takes_any_integer_id_and_rejects_unknown_ids(emma_models) -> None:
+    import torch
+
+    lm, _, _ = emma_models
+    word = lm.word_id("emma")
+    want = lm.advance(lm.begin_state(), "emma")
+    for token in (word, np.int64(word), np.int32(word), torch.tensor(word)):
+        assert lm.advance(lm.begin_state(), token) == want  # an argmax id is not <unk>
+    for bad in (-1, len(lm.vocab)):
+        with pytest.raises(LMError, match=f"token id {bad} outside"):
+            lm.advance(lm.begin_state(), bad)
+
+
+def test_words_split_on_ascii_whitespace_like_kenlm(emma_models, tmp_path: Path) -> None:
+    lm, ken, _ = emma_models
+    for sentence in ("what is it\xa0? said emma", "a\u3000b  c\td\x1ce"):
+        ours = list(lm.full_scores(sentence))
+        theirs = list(ken.full_scores(sentence))
+        assert len(ours) == len(theirs)
+        for (p, n, oov), (kp, kn, koov) in zip(ours, theirs):
+            assert (p, n, oov) == (pytest.approx(kp, abs=1e-4), kn, koov)
+        assert lm.score(sentence) == pytest.approx(ken.score(sentence), abs=1e-3)
+    trained = train_lm(["x\xa0y z", "x\xa0y"], TrainConfig(order=2, smoothing="mle"))
+    assert "x\xa0y" in trained.vocab and "x" not in trained.vocab
 
 
 def test_equal_states_have_equal_futures(emma_models) -> None:
