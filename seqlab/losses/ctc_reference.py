@@ -41,10 +41,34 @@ def _extended_labels(targets: Tensor, blank: int) -> tuple[Tensor, Tensor]:
 
 def _shift(x: Tensor, k: int, fill: float) -> Tensor:
     """``y[..., s] = x[..., s - k]`` (``k > 0``) or ``x[..., s + |k|]`` (``k < 0``), padded by fill."""
+    if abs(k) >= x.shape[-1]:
+        return torch.full_like(x, fill)
     pad = x.new_full(x.shape[:-1] + (abs(k),), fill)
     if k > 0:
         return torch.cat([pad, x[..., :-k]], dim=-1)
     return torch.cat([x[..., -k:], pad], dim=-1)
+
+
+def _inputs(
+    log_probs: Tensor, targets: Tensor, input_lengths: Tensor, target_lengths: Tensor, blank: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """``(log_probs float64, input_lengths, target_lengths, overlong, ext, skip)``.
+
+    Input lengths are clamped to ``[0, T]``; labels past each target length are never read
+    (any padding value works); a target length beyond the padded width ``Lmax`` is clamped
+    for the recursions and flagged in ``overlong`` (no alignment exists: ``inf``).
+    """
+    lp = log_probs.double()
+    device = lp.device
+    input_lengths = input_lengths.long().to(device).clamp(0, lp.shape[0])
+    target_lengths = target_lengths.long().to(device)
+    targets = targets.to(device).long()
+    width = targets.shape[1]
+    overlong = target_lengths > width
+    target_lengths = target_lengths.clamp(0, width)
+    inside = torch.arange(width, device=device) < target_lengths.unsqueeze(1)
+    ext, skip = _extended_labels(torch.where(inside, targets, blank), blank)
+    return lp, input_lengths, target_lengths, overlong, ext, skip
 
 
 def _lse3(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
@@ -97,22 +121,21 @@ def ctc_reference_loss(
 
     Args:
         log_probs: ``(T, B, C)`` log-probabilities (any float dtype; computed in float64).
-        targets: ``(B, Lmax)`` padded integer labels.
-        input_lengths: ``(B,)`` frames per utterance (``<= T``).
-        target_lengths: ``(B,)`` labels per utterance (``<= Lmax``).
+        targets: ``(B, Lmax)`` padded integer labels (padding past each length: any value).
+        input_lengths: ``(B,)`` frames per utterance (clamped to ``T``).
+        target_lengths: ``(B,)`` labels per utterance (beyond ``Lmax``: ``inf``).
         blank: blank class index.
 
     Returns:
         ``(B,)`` float64 losses in nats; ``inf`` where no alignment exists. Autograd through this
         function gives the true partial derivatives with respect to ``log_probs`` (``-gamma``).
     """
-    lp = log_probs.double()
-    input_lengths = input_lengths.long().to(lp.device)
-    target_lengths = target_lengths.long().to(lp.device)
-    ext, skip = _extended_labels(targets.to(lp.device), blank)
+    lp, input_lengths, target_lengths, overlong, ext, skip = _inputs(
+        log_probs, targets, input_lengths, target_lengths, blank
+    )
     alphas, _ = _alphas(lp, ext, skip, input_lengths)
     logz = _log_likelihood(alphas[-1], input_lengths, target_lengths)
-    return torch.where(logz < _IMPOSSIBLE, torch.inf, -logz)
+    return torch.where((logz < _IMPOSSIBLE) | overlong, torch.inf, -logz)
 
 
 @torch.no_grad()
@@ -134,15 +157,13 @@ def ctc_reference(
         is the posterior probability of emitting class ``c`` at frame ``t``; it is zero for
         impossible utterances. Frames ``t >= input_length`` get zero gradient.
     """
-    lp = log_probs.double()
-    time, batch, _ = lp.shape
-    device = lp.device
-    input_lengths = input_lengths.long().to(device)
-    target_lengths = target_lengths.long().to(device)
-    ext, skip = _extended_labels(targets.to(device), blank)
+    lp, input_lengths, target_lengths, overlong, ext, skip = _inputs(
+        log_probs, targets, input_lengths, target_lengths, blank
+    )
+    time, device = lp.shape[0], lp.device
     alphas, emit = _alphas(lp, ext, skip, input_lengths)
     logz = _log_likelihood(alphas[-1], input_lengths, target_lengths)
-    feasible = logz >= _IMPOSSIBLE
+    feasible = (logz >= _IMPOSSIBLE) & ~overlong
 
     positions = torch.arange(ext.shape[1], device=device)
     end = 2 * target_lengths

@@ -66,6 +66,8 @@ class VocabTokenizer(Tokenizer):
         options = {k: v for k, v in state.items() if k not in ("kind", "version", "tokens")}
         try:
             return cls(state["tokens"], **options)
+        except TokenizerError as e:  # e.g. duplicate tokens, a special symbol missing
+            raise TokenizerError(f"{source}: {e}") from e
         except (KeyError, TypeError) as e:
             raise TokenizerError(f"{source}: malformed {cls.kind} tokenizer file ({e})") from e
 

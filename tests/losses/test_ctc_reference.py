@@ -80,3 +80,47 @@ def test_impossible_and_empty() -> None:
     assert torch.isfinite(grad).all()
     torch.testing.assert_close(grad[:2, 0], log_probs[:2, 0].exp())  # gamma = 0 when impossible
     assert grad[2:, 0].abs().max() == 0 and grad[:, 2].abs().max() == 0
+
+
+def _pytorch(lp: torch.Tensor, targets, in_len, tgt_len) -> tuple[torch.Tensor, torch.Tensor]:
+    x = lp.detach().clone().requires_grad_()
+    loss = F.ctc_loss(x, targets, in_len, tgt_len, reduction="none", zero_infinity=False)
+    (grad,) = torch.autograd.grad(loss[torch.isfinite(loss)].sum(), x)
+    return loss.detach(), grad
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["input length past T", "all targets empty", "padding -1 and >= C", "target length past S"],
+)
+def test_edge_inputs_match_pytorch(case: str) -> None:
+    """The oracle reads only what PyTorch reads: input lengths clamp to T, labels past each
+    target length are never looked at, and a target length beyond the padded width is inf."""
+    g = torch.Generator().manual_seed(3)
+    lp = torch.randn(8, 2, 5, generator=g, dtype=torch.float64).log_softmax(-1)
+    targets = torch.tensor([[1, 2, 3, 1], [3, 4, 4, 1]])
+    in_len, tgt_len = torch.tensor([8, 7]), torch.tensor([3, 4])
+    ref_in_len, ref_targets, ref_tgt_len = in_len, targets, tgt_len
+    if case == "input length past T":
+        in_len = torch.tensor([10, 7])
+        ref_in_len = torch.tensor([8, 7])
+    elif case == "all targets empty":
+        targets, tgt_len = torch.zeros(2, 0, dtype=torch.long), torch.tensor([0, 0])
+        ref_targets, ref_tgt_len = targets, tgt_len
+    elif case == "padding -1 and >= C":
+        targets = torch.tensor([[1, 2, -1, 9], [3, 4, 4, 1]])
+        tgt_len = ref_tgt_len = torch.tensor([2, 4])
+        ref_targets = targets.clamp(0, 4)
+    else:  # the second utterance claims 6 labels in a width of 4
+        tgt_len = torch.tensor([3, 6])
+    want_loss, want_grad = _pytorch(lp, ref_targets, ref_in_len, ref_tgt_len)
+    rows = [0, 1]
+    if case == "target length past S":
+        want_loss = torch.tensor([want_loss[0].item(), math.inf], dtype=torch.float64)
+        rows = [0]  # the impossible utterance's gradient is not compared
+    loss, grad = ctc_reference(lp, targets, in_len, tgt_len)
+    torch.testing.assert_close(loss, want_loss, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(grad[:, rows], want_grad[:, rows], rtol=1e-9, atol=1e-9)
+    assert grad[:, 0].abs().max() > 0.1  # a real gradient, not zeros
+    auto = ctc_reference_loss(lp, targets, in_len, tgt_len)
+    torch.testing.assert_close(auto, want_loss, rtol=1e-9, atol=1e-9)

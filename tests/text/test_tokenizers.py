@@ -121,6 +121,16 @@ def test_load_errors_name_the_file(tmp_path):
     junk.write_bytes(b"\x00\x01 not a model")
     with pytest.raises(TokenizerError, match="junk.model"):
         load_tokenizer(junk)
+    good = tmp_path / "good.json"
+    CharTokenizer.build(["ab"]).save(good)
+    state = json.loads(good.read_text())
+    for name, edit, message in (
+        ("dup.json", lambda t: t + [t[-1]], "duplicate tokens"),
+        ("noblank.json", lambda t: t[1:], "blank symbol"),
+    ):
+        (tmp_path / name).write_text(json.dumps({**state, "tokens": edit(state["tokens"])}))
+        with pytest.raises(TokenizerError, match=f"{name}: .*{message}"):
+            load_tokenizer(tmp_path / name)
 
 
 @pytest.mark.parametrize("model_type", ["bpe", "unigram"])
