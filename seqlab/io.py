@@ -65,10 +65,12 @@ def _mode_for(path: Path) -> int:
 
 
 def open_text(path: str | os.PathLike) -> IO[str]:
-    """Open a UTF-8 text file for reading; ``"-"`` means standard input."""
+    """Open a UTF-8 text file for reading; ``"-"`` means standard input. A byte-order mark
+    at the start (as some Windows editors write) is dropped, so it never sticks to the first
+    key or word."""
     if str(path) == "-":
         return contextlib.nullcontext(sys.stdin)  # type: ignore[return-value]
-    return open(path, encoding="utf-8")
+    return open(path, encoding="utf-8-sig")
 
 
 def read_table(path: str | os.PathLike, allow_duplicates: bool = False) -> dict[str, str]:

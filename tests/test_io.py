@@ -96,3 +96,9 @@ def test_atomic_write_permissions_follow_umask_or_the_replaced_file(tmp_path):
         assert stat.S_IMODE(existing.stat().st_mode) == 0o604 and existing.read_text() == "new"
     finally:
         os.umask(old_mask)
+
+
+def test_read_table_drops_a_byte_order_mark(tmp_path):
+    path = tmp_path / "text"
+    path.write_bytes("\ufeffu1 hello world\nu2 bye\n".encode())
+    assert read_table(path) == {"u1": "hello world", "u2": "bye"}
