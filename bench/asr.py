@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from arguments import device_name, positive_int
 
 
 def _best_pair(
@@ -130,9 +131,9 @@ def amp_rows(device: torch.device, repeats: int, sync) -> list[tuple[str, str, s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", type=device_name, default="cpu")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

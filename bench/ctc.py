@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from arguments import positive_int
 
 from seqlab.io import atomic_write
 from seqlab.losses import ctc_loss_from_logits
@@ -37,6 +38,19 @@ FULL_B = (8, 32, 128)
 FULL_C = (29, 1024, 5000)
 QUICK = [(1000, 32, 29), (1000, 32, 1024), (1000, 32, 5000)]
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def dtype_list(text: str) -> list[str]:
+    """``"fp32,bf16"`` -> ``["fp32", "bf16"]``, each one of :data:`DTYPES`."""
+    names = [d.strip() for d in text.split(",") if d.strip()]
+    unknown = [d for d in names if d not in DTYPES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma list of {', '.join(DTYPES)}, got {text!r}"
+        )
+    return names
+
+
 CUDNN_MAX_LABEL = 256
 
 
@@ -191,17 +205,23 @@ def cpu_comparison() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="goal configurations only")
-    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--reps", type=positive_int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--dtypes", default="fp32,bf16", help="comma list of fp32,bf16")
+    parser.add_argument(
+        "--dtypes", type=dtype_list, default="fp32,bf16", help="comma list of fp32,bf16"
+    )
     parser.add_argument("--out", help="also write the table (markdown) to this file")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
-        print("bench/ctc.py: a CUDA GPU is required for the Triton benchmark; none found.")
-        print(cpu_comparison())
+        text = "bench/ctc.py: a CUDA GPU is required for the Triton benchmark; none found.\n"
+        text += cpu_comparison() + "\n"
+        print(text, end="")
+        if args.out:  # the CPU check, so a scripted run still gets its file
+            with atomic_write(args.out) as f:
+                f.write(text)
         return 0
     configs = QUICK if args.quick else list(itertools.product(FULL_T, FULL_B, FULL_C))
-    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+    dtypes = args.dtypes
     bandwidth = copy_bandwidth()
     lines = [
         f"Device: {torch.cuda.get_device_name()} (copy bandwidth {bandwidth / 1e12:.2f} TB/s), "

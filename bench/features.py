@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from arguments import device_name, non_negative_float, positive_int
 
 
 def _best(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lambda: None) -> float:
@@ -62,14 +63,22 @@ def _interleaved(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--repeats", type=positive_int, default=5, help="interleaved rounds")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timing")
     parser.add_argument(
-        "--min-time", type=float, default=0.5, help="seconds each timing repeats the corpus"
+        "--settle", type=non_negative_float, default=0.5, help="idle seconds before each timing"
     )
     parser.add_argument(
-        "--device", default="cpu", help="also time a 64 x 15 s batch on this device"
+        "--min-time",
+        type=non_negative_float,
+        default=0.5,
+        help="seconds each timing repeats the corpus",
+    )
+    parser.add_argument(
+        "--device",
+        type=device_name,
+        default="cpu",
+        help="also time a 64 x 15 s batch on this device",
     )
     args = parser.parse_args()
     if args.threads:

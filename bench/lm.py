@@ -38,7 +38,7 @@ PACKAGES = ("r-cran-janeaustenr", "sword-text-web")
 TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 SCORE_SENTENCES = 10_000
-GOALS = {"lmplz 3-gram s": 1.4, "lmplz 5-gram s": 2.7, "kenlm words/s": 1.8e6}
+GOALS = {"lmplz 3-gram s": 1.4, "lmplz 5-gram s": 2.7}
 
 
 # ---------------------------------------------------------------------- corpus
@@ -359,11 +359,8 @@ def main() -> None:
                 f"{ours['total'] / ken['total']:.2f}",
             ]
         else:
-            goal = GOALS[f"lmplz {order}-gram s"]
-            row += [
-                f"lmplz not on PATH (issue: {goal} s)",
-                f"{ours['total'] / goal:.2f} vs issue figure",
-            ]
+            goal = GOALS[f"lmplz {order}-gram s"]  # context only: not this run, not these tokens
+            row += [f"lmplz not on PATH (the issue quotes {goal} s for 1M tokens)", "-"]
         rows.append(row)
         if has_lmplz:
             cmp = run_child("compare", arpa, str(work / f"kenlm{order}.arpa"))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import editdistance
 import jiwer
+from arguments import positive_int
 
 from seqlab.metrics import wer
 
@@ -61,8 +62,8 @@ def best_time(fn: Callable[[], object], repeat: int, clock: Callable[[], float])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pairs", type=positive_int, default=10_000)
+    parser.add_argument("--repeat", type=positive_int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--clock",
