@@ -18,6 +18,7 @@ has a backoff), so equal states mean equal futures and states can key dictionari
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 from array import array
@@ -66,7 +67,8 @@ class Perplexity:
 
     ``words`` excludes ``</s>``; OOVs and zero-probability tokens (log10 p <= -99) are left out
     of ``logprob``; ``ppl = 10^(-logprob / (words - oovs - zeroprobs + sentences))`` (``</s>``
-    counted) and ``ppl1 = 10^(-logprob / (words - oovs - zeroprobs))``.
+    counted) and ``ppl1 = 10^(-logprob / (words - oovs - zeroprobs))``; NaN where the count is
+    0, printed ``undefined`` as SRILM does.
     """
 
     sentences: int
@@ -80,9 +82,13 @@ class Perplexity:
     def __str__(self) -> str:
         return (
             f"{self.sentences} sentences, {self.words} words, {self.oovs} OOVs\n"
-            f"{self.zeroprobs} zeroprobs, logprob= {self.logprob:.6g} ppl= {self.ppl:.6g} "
-            f"ppl1= {self.ppl1:.6g}"
+            f"{self.zeroprobs} zeroprobs, logprob= {self.logprob:.6g} ppl= {_srilm(self.ppl)} "
+            f"ppl1= {_srilm(self.ppl1)}"
         )
+
+
+def _srilm(value: float) -> str:
+    return "undefined" if math.isnan(value) else f"{value:.6g}"
 
 
 class NGramLM:

@@ -126,6 +126,8 @@ def test_perplexity_follows_srilm_conventions(emma_models) -> None:
     # one sentence without OOVs: kenlm's per-sentence perplexity
     one = lm.perplexity([tests[0]])
     assert one.ppl == pytest.approx(ken.perplexity(tests[0]), rel=1e-4)
+    # all OOV: no word left for ppl1, which SRILM prints as "undefined"
+    assert str(lm.perplexity(["zzz"])).endswith("ppl1= undefined")
 
 
 def test_zero_probabilities_are_counted_apart(tmp_path: Path) -> None:
