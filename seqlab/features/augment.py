@@ -56,8 +56,10 @@ def mask_along_axis(
     n = t if axis == "time" else d
     pos = torch.arange(n, device=features.device)[None, None, :]
     band = ((pos >= start[..., None]) & (pos < end[..., None])).any(dim=1)  # (B, n)
-    mask = band[:, :, None] if axis == "time" else band[:, None, :]
-    return features.masked_fill(mask, mask_value)
+    if axis == "time":
+        return features.masked_fill(band[:, :, None], mask_value)
+    frames = torch.arange(t, device=features.device)[None, :] < lengths.to(features.device)[:, None]
+    return features.masked_fill(band[:, None, :] & frames[:, :, None], mask_value)  # not padding
 
 
 def time_warp(
@@ -93,7 +95,10 @@ def time_warp(
     valid = pos < length[:, None]
     src = torch.where(valid, src, pos)  # padding maps to itself
     lo = src.floor().long()
-    hi = torch.minimum(lo + 1, torch.full_like(lo, t - 1))
+    # the next frame, but never past the last valid one (where frac is 0 anyway: 0 * NaN
+    # padding would be NaN)
+    last = torch.where(valid, (length - 1).clamp_min(0)[:, None], pos).long()
+    hi = torch.minimum(lo + 1, last)
     frac = (src - lo.double()).to(features.dtype).to(features.device)[..., None]
     lo, hi = lo.to(features.device), hi.to(features.device)
     gather = lambda idx: torch.gather(features, 1, idx[..., None].expand(-1, -1, d))  # noqa: E731

@@ -363,9 +363,7 @@ def _analyze(
         )
         return values, _log_energy(energy, config), counts
     spec, energy = _composed_spectra(frames, win, config)
-    values = torch.view_as_real(spec).square().sum(dim=-1)
-    if config.power != 2.0:
-        values = values.pow(config.power / 2.0)
+    values = F.spectrum_power(spec, config.power)
     if mel:
         values = values @ mel_weights.to(device=values.device, dtype=values.dtype)
     return values, _log_energy(energy, config), counts

@@ -19,6 +19,8 @@ modes: ``constant`` (zeros), ``reflect`` (``2 1 | 0 1 2``, numpy/librosa), ``sym
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from seqlab.features.errors import FeatureError
@@ -124,6 +126,10 @@ def pad_for_framing(
     if t_max == 0:
         return waveforms.new_zeros(batch, frame_length), frame_lengths
     offset = frame_offset(frame_length, hop_length, center=center, snip_edges=snip_edges)
+    if offset < 0:  # Kaldi snip_edges=False with hop > frame: frame 0 starts -offset samples in
+        waveforms = waveforms[:, -offset:]
+        lengths = (lengths.to(waveforms.device) + offset).clamp_min(0)
+        n_max, offset = waveforms.shape[1], 0
     if offset == 0 and needed <= n_max and (center is False and snip_edges):
         return waveforms[:, :needed], frame_lengths  # snip_edges frames never read past a length
     mode = padding_mode(pad_mode, center=center)
@@ -180,13 +186,11 @@ def frame(
             f"frame_length and hop_length must be >= 1, got {frame_length}, {hop_length}"
         )
     lead, n_max = waveforms.shape[:-1], waveforms.shape[-1]
-    flat = waveforms.reshape(-1, n_max)
+    flat = waveforms.reshape(math.prod(lead), n_max)  # (-1 is ambiguous for empty signals)
     if lengths is None:
         lens = torch.full((flat.shape[0],), n_max, dtype=torch.long, device=flat.device)
     else:
-        lens = (
-            torch.as_tensor(lengths, dtype=torch.long, device=flat.device).expand(lead).reshape(-1)
-        )
+        lens = leading_lengths(lengths, lead, flat.device)
     padded, counts = pad_for_framing(
         flat,
         lens,
@@ -199,3 +203,17 @@ def frame(
     t_max = int(counts.max()) if counts.numel() else 0
     frames = padded.unfold(-1, frame_length, hop_length)[:, :t_max]
     return frames.reshape(*lead, t_max, frame_length), counts.reshape(lead)
+
+
+def leading_lengths(
+    lengths: torch.Tensor | int, lead: torch.Size | tuple[int, ...], device: torch.device
+) -> torch.Tensor:
+    """Flat ``(prod(lead),)`` long lengths from ``lengths`` of shape ``lead`` (or one value for
+    all); any other shape is an error (broadcasting ``(B,)`` over ``(B, B)`` would silently
+    pair lengths with the wrong rows)."""
+    lens = torch.as_tensor(lengths, dtype=torch.long, device=device)
+    if lens.dim() and lens.shape != tuple(lead):
+        raise FeatureError(
+            f"lengths must have the leading shape {tuple(lead)} of the input, got {tuple(lens.shape)}"
+        )
+    return lens.expand(lead).reshape(-1)

@@ -18,7 +18,14 @@ import math
 import torch
 
 from seqlab.features.errors import FeatureError
-from seqlab.features.framing import PAD_MODES, frame, frame_offset, num_frames, pad_for_framing
+from seqlab.features.framing import (
+    PAD_MODES,
+    frame,
+    frame_offset,
+    leading_lengths,
+    num_frames,
+    pad_for_framing,
+)
 from seqlab.features.mel import (
     MEL_SCALES,
     hz_to_mel,
@@ -57,6 +64,7 @@ __all__ = [
     "remove_dc_offset",
     "savgol_coefficients",
     "spectrum",
+    "spectrum_power",
     "window",
 ]
 
@@ -121,11 +129,17 @@ def spectrum(frames: torch.Tensor, n_fft: int | None = None, power: float = 2.0)
     Returns:
         ``(..., n_fft // 2 + 1)`` in the frames' real dtype.
     """
-    spec = torch.fft.rfft(frames, n=n_fft)
-    pw = torch.view_as_real(spec).pow(2).sum(dim=-1)
+    return spectrum_power(torch.fft.rfft(frames, n=n_fft), power)
+
+
+def spectrum_power(spec: torch.Tensor, power: float = 2.0) -> torch.Tensor:
+    """``|spec| ** power`` of a complex spectrum, real dtype. The magnitude comes from
+    ``abs`` (gradient 0 at 0), not from ``(re^2 + im^2) ** 0.5``, whose gradient at a zero bin
+    (digital silence) is NaN."""
     if power == 2.0:
-        return pw
-    return pw.pow(power / 2.0)
+        return torch.view_as_real(spec).pow(2).sum(dim=-1)
+    magnitude = spec.abs()
+    return magnitude if power == 1.0 else magnitude.pow(power)
 
 
 def log_with_floor(x: torch.Tensor, floor: float = FLT_EPSILON) -> torch.Tensor:
@@ -140,7 +154,7 @@ def power_to_db(
     top_db: float | None = 80.0,
     lengths: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """librosa ``power_to_db``: ``10 log10(max(amin, S)) - 10 log10(max(amin, ref))``.
+    """librosa ``power_to_db``: ``10 log10(max(amin, S)) - 10 log10(max(amin, |ref|))``.
 
     Args:
         power: ``(..., T, F)`` power values; the leading dims are utterances.
@@ -148,19 +162,21 @@ def power_to_db(
             frames and all bins (librosa takes it over the whole array it is given: one
             utterance); ``None`` disables clipping.
         lengths: ``(...)`` valid frames per utterance (``None``: all).
+
+    The clip is differentiable like the formula: a clipped cell's gradient goes to the peak.
     """
     if amin <= 0:
         raise FeatureError(f"power_to_db: amin must be positive, got {amin}")
-    db = 10.0 * torch.log10(power.clamp_min(amin)) - 10.0 * math.log10(max(amin, ref))
-    if top_db is None:
+    db = 10.0 * torch.log10(power.clamp_min(amin)) - 10.0 * math.log10(max(amin, abs(ref)))
+    if top_db is None or db.shape[-2] * db.shape[-1] == 0:
         return db
     if top_db < 0:
         raise FeatureError(f"power_to_db: top_db must be non-negative, got {top_db}")
     if lengths is None:
-        peak = db.detach().amax(dim=(-2, -1), keepdim=True)
+        peak = db.amax(dim=(-2, -1), keepdim=True)
     else:
         valid = length_mask(lengths, db.shape[-2])[..., None]
-        peak = db.detach().masked_fill(~valid, -math.inf).amax(dim=(-2, -1), keepdim=True)
+        peak = db.masked_fill(~valid, -math.inf).amax(dim=(-2, -1), keepdim=True)
     return torch.maximum(db, peak - top_db)
 
 
@@ -217,12 +233,11 @@ def _flatten(
     if features.dim() < 2:
         raise FeatureError(f"features must have shape (..., T, D), got {tuple(features.shape)}")
     t, d = features.shape[-2:]
-    flat = features.reshape(-1, t, d)
+    flat = features.reshape(math.prod(features.shape[:-2]), t, d)  # (-1 fails when T == 0)
     if lengths is None:
         lens = torch.full((flat.shape[0],), t, dtype=torch.long, device=features.device)
     else:
-        lens = torch.as_tensor(lengths, dtype=torch.long, device=features.device)
-        lens = lens.expand(features.shape[:-2]).reshape(-1)
+        lens = leading_lengths(lengths, features.shape[:-2], features.device)
         if lens.numel() and (int(lens.min()) < 0 or int(lens.max()) > t):
             raise FeatureError(f"lengths must lie in [0, {t}], got {lens.tolist()}")
     return flat, lens

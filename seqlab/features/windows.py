@@ -45,9 +45,9 @@ def window(
         raise FeatureError(f"window: length must be >= 1, got {length}")
     if name == "rectangular":
         return torch.ones(length, dtype=dtype, device=device)
-    denom = length if periodic else length - 1
-    if denom == 0:  # a one-sample symmetric window is [1] for every shape
+    if length == 1:  # [1] for every shape, periodic or not (as scipy, librosa and torch)
         return torch.ones(1, dtype=dtype, device=device)
+    denom = length if periodic else length - 1
     phase = torch.arange(length, dtype=torch.float64, device=device) * (2.0 * math.pi / denom)
     if name == "hann":
         w = 0.5 - 0.5 * torch.cos(phase)
