@@ -83,19 +83,24 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.num_replicas, self.rank = num_replicas, rank
         self.even = even
         self.epoch = 0
-        self.start = 0  # batches of this epoch already consumed (for resumption)
+        self.start = 0  # batches of this epoch to skip on the next iteration (resumption)
+        self.position = 0  # batches of this epoch handed out so far
 
     def set_epoch(self, epoch: int) -> None:
         """Select the shuffle of ``epoch`` and restart from its first batch."""
         self.epoch = epoch
-        self.start = 0
+        self.start = self.position = 0
 
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "start": self.start}
+        """The epoch and the batches of it handed out so far. A ``DataLoader`` with workers
+        prefetches, so a training loop should save the count it consumed instead (as
+        :class:`seqlab.training.Trainer` does with ``batches_done``)."""
+        return {"epoch": self.epoch, "start": self.position}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Continue epoch ``state["epoch"]`` after its first ``state["start"]`` batches."""
         self.epoch, self.start = int(state["epoch"]), int(state["start"])
+        self.position = self.start
 
     def _epoch_batches(self) -> list[list[int]]:
         order = list(range(len(self.batches)))
@@ -110,7 +115,10 @@ class BucketBatchSampler(Sampler[list[int]]):
     def __iter__(self) -> Iterator[list[int]]:
         batches = self._epoch_batches()
         start, self.start = self.start, 0
-        yield from batches[start:]
+        self.position = start
+        for batch in batches[start:]:
+            self.position += 1
+            yield batch
 
     def __len__(self) -> int:
         if self.even:

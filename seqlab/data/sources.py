@@ -96,9 +96,14 @@ def read_folder(path: str | os.PathLike) -> tuple[list[Utterance], AudioLoader]:
 
     Ids are the paths relative to ``path`` without suffix, ``/`` replaced by ``-``; the speaker
     is the name of the audio file's parent folder when it is not ``path`` itself.
+
+    Raises:
+        ManifestError: two audio files give one id (``x.wav`` and ``x.flac`` beside one
+            ``x.txt``), naming both.
     """
     root = Path(path)
     utts, skipped = [], Counter()
+    seen: dict[str, Path] = {}
     for audio in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
         txt = audio.with_suffix(".txt")
         if not txt.exists():
@@ -109,9 +114,13 @@ def read_folder(path: str | os.PathLike) -> tuple[list[Utterance], AudioLoader]:
             skipped["unreadable audio"] += 1
             continue
         rel = audio.relative_to(root).with_suffix("")
+        utt_id = str(rel).replace(os.sep, "-")
+        if utt_id in seen:
+            raise ManifestError(f"{audio} and {seen[utt_id]} both give utterance id {utt_id!r}")
+        seen[utt_id] = audio
         speaker = audio.parent.name if audio.parent != root else None
         text = " ".join(txt.read_text(encoding="utf-8").split())
-        utts.append(Utterance(str(rel).replace(os.sep, "-"), str(audio), duration, text, speaker))
+        utts.append(Utterance(utt_id, str(audio), duration, text, speaker))
     _report("folder", root, skipped)
     return utts, load_file_audio
 

@@ -192,6 +192,8 @@ class SubsampledEncoder(nn.Module):
         """``x``: ``(B, T, D)``, ``lengths``: ``(B,)`` -> ``(B, T', dim)`` (zeros on padding), ``(B,)``."""
         x, lengths = self.subsampling(x, lengths)
         x = self.pos(x)
+        if x.size(1) == 0:  # every input shorter than 7 frames: nothing to attend over
+            return x, lengths
         pad = make_pad_mask(lengths, x.size(1))
         for layer in self.layers:
             x = layer(x, pad)

@@ -63,6 +63,12 @@ def test_resume_position_skips_consumed_batches_once():
     s.load_state_dict({"epoch": 4, "start": 3})
     assert list(s) == full[3:]
     assert list(s) == full, "the skip applies to one pass only"
+    it = iter(s)
+    taken = [next(it) for _ in range(5)]
+    assert s.state_dict() == {"epoch": 4, "start": 5}  # saved mid-epoch, where it is
+    resumed = BucketBatchSampler(lengths, 200, seed=1, num_replicas=1, rank=0)
+    resumed.load_state_dict(s.state_dict())
+    assert taken + list(resumed) == full
 
 
 def test_uneven_split_for_evaluation_counts_every_batch_once():

@@ -102,6 +102,12 @@ def test_folder_reader_pairs_audio_with_txt(tmp_path, tiny_dir):
     utts, _ = read_folder(tmp_path)
     assert [(u.id, u.text, u.speaker) for u in utts] == [("spk-a", "one two", "spk")]
     assert read_source(tmp_path)[0] == utts
+    import soundfile
+
+    audio, rate = soundfile.read(files[0])
+    soundfile.write(tmp_path / "spk" / "a.wav", audio, rate)  # a second file with id spk-a
+    with pytest.raises(ManifestError, match=r"a\.wav and .*a\.flac both give utterance id 'spk-a'"):
+        read_folder(tmp_path)
 
 
 def test_manifest_without_durations_reads_them_from_headers(tmp_path, tiny_dir):

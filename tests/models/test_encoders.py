@@ -62,6 +62,11 @@ def test_output_lengths_match_forward(name):
     y, y_len = enc(torch.randn(4, 50, DIM), lengths)
     assert torch.equal(y_len, enc.output_lengths(lengths))
     assert y.shape == (4, int(y_len.max()), enc.output_dim)
+    # a batch too short for any output frame (subsampling: under 7 frames) gives none
+    short = torch.tensor([6, 3])
+    y, y_len = enc(torch.randn(2, 6, DIM), short)
+    assert torch.equal(y_len, enc.output_lengths(short))
+    assert y.shape == (2, int(y_len.max()), enc.output_dim)
 
 
 def test_rnn_encoder_matches_unpacked_torch_lstm():
