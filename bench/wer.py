@@ -2,8 +2,9 @@
 
 10,000 seeded random pairs: references of 5-30 words from a 3,000-word vocabulary, hypotheses
 with ~15 % random word edits (substitutions, deletions, insertions). Every contender gets the
-same list of strings; each is timed as the best of ``--repeat`` runs. Prints one table of
-pairs/s and ratios, measured in the same run.
+same list of strings; each is timed as the best of ``--repeat`` runs. Prints a table of pairs/s
+and ratios, measured in the same run, and a second one for 16 short pairs plus one
+10,000-word pair (a long transcript must not hit a slow path).
 
     python bench/wer.py [--pairs 10000] [--repeat 5] [--seed 0] [--clock wall|cpu]
 """
@@ -23,8 +24,14 @@ from arguments import positive_int
 from seqlab.metrics import wer
 
 
-def make_corpus(pairs: int, seed: int, vocab_size: int = 3000, edit_rate: float = 0.15):
-    """Seeded references (5-30 words) and hypotheses with about ``edit_rate`` word edits."""
+def make_corpus(
+    pairs: int,
+    seed: int,
+    vocab_size: int = 3000,
+    edit_rate: float = 0.15,
+    words: tuple[int, int] = (5, 30),
+):
+    """Seeded references (``words`` long) and hypotheses with about ``edit_rate`` word edits."""
     rng = random.Random(seed)
     vocab = sorted(
         {
@@ -34,7 +41,7 @@ def make_corpus(pairs: int, seed: int, vocab_size: int = 3000, edit_rate: float 
     )
     refs, hyps = [], []
     for _ in range(pairs):
-        ref = rng.choices(vocab, k=rng.randint(5, 30))
+        ref = rng.choices(vocab, k=rng.randint(*words))
         hyp = []
         for word in ref:
             u = rng.random()
@@ -107,6 +114,24 @@ def main() -> None:
     for name, seconds in timings.items():
         rate = args.pairs / seconds
         print(f"| {name} | {rate:,.0f} | {rate / jiwer_rate:.2f}x | {rate / bare_rate:.2f}x |")
+
+    # A long transcript among short ones (a whole talk scored as one utterance): the long
+    # pair must not fall into a slow path.
+    short_refs, short_hyps = make_corpus(16, args.seed + 1)
+    long_refs, long_hyps = make_corpus(1, args.seed + 2, words=(10_000, 10_000))
+    mixed_refs, mixed_hyps = short_refs + long_refs, short_hyps + long_hyps
+    mixed = {
+        "jiwer.process_words": best_time(
+            lambda: jiwer.process_words(mixed_refs, mixed_hyps), args.repeat, clock
+        ),
+        "seqlab.metrics.wer": best_time(lambda: wer(mixed_refs, mixed_hyps), args.repeat, clock),
+    }
+    print()
+    print("16 short pairs + one 10,000-word pair")
+    print("| method | seconds | vs jiwer |")
+    print("|---|---:|---:|")
+    for name, seconds in mixed.items():
+        print(f"| {name} | {seconds:.3f} | {mixed['jiwer.process_words'] / seconds:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -229,7 +229,15 @@ def _batched_deletions(
         cells = (width_m + 1) * 16 * (width_n // 64 + 1) * np.arange(1, tail.size + 1)
         stop = start + max(1, int(np.searchsorted(cells, _CHUNK_CELLS, side="right")))
         idx = order[start:stop]
-        dels[idx] = _chunk_deletions(ref, r_start[idx], n[idx], hyp, h_start[idx], m[idx])
+        if idx.size <= _FEW_PAIRS and int(n[idx].max()) > 64:
+            # Long pairs, a few per chunk: numpy would loop in Python over the 64-bit words of
+            # every column (quadratic Python overhead); Python integers do a whole column per
+            # operation.
+            for i in idx:
+                r, h = r_start[i], h_start[i]
+                dels[i] = deletions_one(ref[r : r + n[i]].tolist(), hyp[h : h + m[i]].tolist())
+        else:
+            dels[idx] = _chunk_deletions(ref, r_start[idx], n[idx], hyp, h_start[idx], m[idx])
         start = stop
     return dels
 

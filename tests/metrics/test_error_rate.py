@@ -95,6 +95,19 @@ def test_batched_path_equals_jiwer_on_long_sequences(monkeypatch, chunk_cells, b
     assert (as_text.counts == ours.counts).all()
 
 
+def test_a_few_long_pairs_among_many_equal_jiwer():
+    """Long pairs fill a chunk alone; they take the Python-integer backtrace (the numpy one
+    would loop over every 64-bit word of every column in Python)."""
+    short_refs, short_hyps = random_corpus(seed=4, pairs=20, vocab=6, max_len=20)
+    long_refs, long_hyps = random_corpus(seed=5, pairs=3, vocab=50, max_len=3000)
+    refs, hyps = short_refs + long_refs, short_hyps + long_hyps
+    assert max(map(len, refs)) > 1000
+    ours = wer(refs, hyps)
+    for ref, hyp, utt in zip(refs, hyps, ours.utterances):
+        one = jiwer.process_words(" ".join(ref), " ".join(hyp))
+        assert (utt.substitutions, utt.deletions, utt.insertions, utt.hits) == jiwer_counts(one)
+
+
 @pytest.mark.parametrize(
     ("ref", "hyp", "expected"),
     [
