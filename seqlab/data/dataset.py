@@ -10,6 +10,7 @@ that fails to decode at load time yields ``None``, which :func:`collate` drops a
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections import Counter
@@ -139,11 +140,15 @@ class ASRDataset(torch.utils.data.Dataset):
     ) -> None:
         self.utterances = list(utterances)
         self.tokenizer = tokenizer
-        self.frontend = frontend.train(train)
+        # Own copies in the right mode: a module shared with another dataset (training and
+        # validation) would otherwise be switched for both. They hold only small buffers.
+        self.frontend = copy.deepcopy(frontend).train(train)
         self.sample_rate = sample_rate
         self.loader = loader
         self.cmvn = cmvn
-        self.specaugment = specaugment.train(train) if specaugment is not None else None
+        self.specaugment = None
+        if specaugment is not None:
+            self.specaugment = copy.deepcopy(specaugment).train(train)
         self.speed_factors = tuple(speed_factors)
         self.train = train
         self.seed = seed

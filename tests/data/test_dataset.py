@@ -148,3 +148,18 @@ def test_evaluation_loaders_split_ranks_unevenly_so_nothing_is_counted_twice(tin
         seen += [i for batch in loader for i in batch["ids"]]
         assert build_loader(ds, cfg, shuffle=True).batch_sampler.even is True
     assert sorted(seen) == sorted(u.id for u in utts)
+
+
+def test_datasets_sharing_modules_keep_their_own_mode(tiny_dir):
+    """A training and a validation dataset built from one frontend and one SpecAugment: the
+    validation one must not switch the training one's dither and masks off."""
+    from seqlab.features import SpecAugment
+
+    cfg = DataConfig(num_features=40, dither=1.0)
+    utts = read_manifest(tiny_dir / "train.jsonl")[:2]
+    frontend, spec = build_frontend(cfg), SpecAugment(2, 10, 2, 0.2)
+    train = ASRDataset(utts, _tok(utts), frontend, specaugment=spec, train=True)
+    valid = ASRDataset(utts, _tok(utts), frontend, specaugment=spec, train=False)
+    assert train.frontend.training and train.specaugment.training
+    assert not valid.frontend.training and not valid.specaugment.training
+    assert (train[0]["features"] == 0).all(dim=0).any(), "training items are still masked"
