@@ -24,6 +24,7 @@ length are computed too and never read, so pairs of different sizes share a batc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -196,34 +197,72 @@ def deletions_one(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> int:
     pairs need a backtrace, e.g. when scoring one utterance. The common prefix and suffix
     must already be stripped.
 
+    The backtrace reads two ``n``-bit columns per hypothesis token. Up to
+    :data:`FULL_BACKTRACE_BITS` they are all kept; beyond, only every ``sqrt(m)``-th column is
+    kept and each block is recomputed from its checkpoint as the backtrace reaches it (the
+    same result, twice the column steps, ``O(n sqrt(m))`` bits instead of ``O(n m)``).
+
     >>> deletions_one("ab", "bc")  # two substitutions, no deletion (RapidFuzz's choice)
     0
     """
-    n = len(ref)
+    n, m = len(ref), len(hyp)
     mask = (1 << n) - 1
     peq: dict[Hashable, int] = {}  # token -> bit mask of its reference positions
     for i, token in enumerate(ref):
         peq[token] = peq.get(token, 0) | 1 << i
-    vp, vn = mask, 0
+    masks = [peq.get(token, 0) for token in hyp]
+    stride = 1 if n * m <= FULL_BACKTRACE_BITS else max(1, math.isqrt(m))
+    kept = _columns(masks, 0, m, mask, 0, mask, stride)  # columns 0, stride, 2 stride, ...
+    if stride == 1:
+        dels, i, _ = _walk_back(kept[0], kept[1], 0, n, m)
+        return dels + i
+    dels, i, j = 0, n, m
+    while i and j:
+        block = (j - 1) // stride  # columns block * stride .. j hold the next steps
+        base = block * stride
+        vp_cols, vn_cols = _columns(masks, base, j, kept[0][block], kept[1][block], mask, 1)
+        steps, i, j = _walk_back(vp_cols, vn_cols, base, i, j)
+        dels += steps
+    return dels + i
+
+
+# up to this many n * m bits a single-pair backtrace keeps every column (2 x 32 MB at most)
+FULL_BACKTRACE_BITS = 1 << 28
+
+
+def _columns(
+    masks: Sequence[int], start: int, stop: int, vp: int, vn: int, mask: int, stride: int
+) -> tuple[list[int], list[int]]:
+    """Vertical delta columns ``start, start + stride, ... <= stop`` of the recurrence, from
+    column ``start``'s ``(vp, vn)``; ``masks[j]`` is hypothesis token ``j``'s match mask."""
     vp_cols, vn_cols = [vp], [vn]
-    for token in hyp:
-        x = peq.get(token, 0) | vn
+    for j in range(start, stop):
+        x = masks[j] | vn
         d0 = (((x & vp) + vp) ^ vp) | x
         hp = ((vn | ~(d0 | vp)) << 1 | 1) & mask
         hn = (vp & d0) << 1
         vp = (hn | ~(d0 | hp)) & mask
         vn = hp & d0
-        vp_cols.append(vp)
-        vn_cols.append(vn)
-    dels, i, j = 0, n, len(hyp)
-    while i and j:
+        if (j + 1 - start) % stride == 0:
+            vp_cols.append(vp)
+            vn_cols.append(vn)
+    return vp_cols, vn_cols
+
+
+def _walk_back(
+    vp_cols: list[int], vn_cols: list[int], base: int, i: int, j: int
+) -> tuple[int, int, int]:
+    """Walk the backtrace from cell ``(i, j)`` while ``j > base`` (column ``c`` is stored at
+    ``c - base``); returns ``(deletions, i, j)`` where it stopped."""
+    dels = 0
+    while i and j > base:
         bit = 1 << (i - 1)
-        if vp_cols[j] & bit:  # deletion: up
+        if vp_cols[j - base] & bit:  # deletion: up
             dels += 1
             i -= 1
-        elif vn_cols[j - 1] & bit:  # insertion: left
+        elif vn_cols[j - 1 - base] & bit:  # insertion: left
             j -= 1
         else:  # match or substitution: diagonal
             i -= 1
             j -= 1
-    return dels + i
+    return dels, i, j

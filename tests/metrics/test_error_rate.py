@@ -169,3 +169,18 @@ def test_mismatched_inputs_raise():
     with pytest.raises(MetricError, match="lists of transcripts"):
         wer("a b", "a b")
     assert isinstance(MetricError("x"), ValueError)
+
+
+def test_checkpointed_backtrace_of_long_pairs_equals_the_full_one(monkeypatch):
+    """Past FULL_BACKTRACE_BITS a pair keeps every sqrt(m)-th column and recomputes blocks
+    during the backtrace: the same counts, in O(n sqrt(m)) memory."""
+    from seqlab.metrics import bitparallel
+
+    refs, hyps = random_corpus(seed=6, pairs=60, vocab=5, max_len=200)
+    full = wer(refs, hyps).counts
+    monkeypatch.setattr(bitparallel, "FULL_BACKTRACE_BITS", 0)
+    monkeypatch.setattr(counts_module, "_FEW_PAIRS", 100)  # every pair through deletions_one
+    checkpointed = wer(refs, hyps)
+    assert (checkpointed.counts == full).all()
+    theirs = jiwer.process_words([" ".join(r) for r in refs], [" ".join(h) for h in hyps])
+    assert our_counts(checkpointed) == jiwer_counts(theirs)
