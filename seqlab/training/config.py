@@ -27,7 +27,7 @@ class OptimConfig:
 class SchedulerConfig:
     """Learning-rate schedule as a factor of ``optim.lr``, updated every optimizer step."""
 
-    name: str = "noam"  # "constant", "step", "linear", "cosine" or "noam" (inverse sqrt)
+    name: str = "constant"  # "constant", "step", "linear", "cosine" or "noam" (inverse sqrt)
     warmup_steps: int = 0  # linear warmup from lr/warmup to lr (noam: the peak step, > 0)
     milestones: tuple[int, ...] = ()  # "step": epochs after which lr is multiplied by gamma
     gamma: float = 0.1  # "step": decay factor

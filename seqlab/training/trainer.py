@@ -225,19 +225,34 @@ class Trainer:
         keys = ("features", "lengths", "targets", "target_lengths")
         return tuple(batch[k].to(self.device, non_blocking=True) for k in keys)
 
-    def _optimizer_step(self, bad: bool) -> bool:
-        """Clip, step and schedule unless some process saw a non-finite loss; True if stepped."""
-        if dist_utils.any_true(bad, self.device):
+    def _optimizer_step(self, bad: bool, window: int) -> bool:
+        """Clip, step and schedule the accumulated gradient of ``window`` micro-batches; True
+        if stepped. The update is skipped (and counted, with the step counter and the schedule
+        left where they are) when some process saw a non-finite loss, when the gradient is not
+        finite, or when fp16's ``GradScaler`` skips it for an overflow."""
+        skip = dist_utils.any_true(bad, self.device)
+        if skip:
             log.warning("non-finite loss at step %d: skipping the update", self.step)
-            self.optimizer.zero_grad(set_to_none=True)
+        else:
+            if window != self.cfg.accum_steps:  # a short last window: the mean over its batches
+                for p in self.model.parameters():
+                    if p.grad is not None:
+                        p.grad.mul_(self.cfg.accum_steps / window)
+            self.scaler.unscale_(self.optimizer)
+            limit = self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), limit)
+            if not (torch.isfinite(norm) or self.scaler.is_enabled()):
+                log.warning("non-finite gradient at step %d: skipping the update", self.step)
+                skip = True  # (the scaler skips inf/NaN itself, and lowers its scale)
+        if not skip:
+            scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.0
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            skip = self.scaler.is_enabled() and self.scaler.get_scale() < scale  # overflow
+        self.optimizer.zero_grad(set_to_none=True)
+        if skip:
             self.skipped_steps += 1
             return False
-        if self.cfg.grad_clip > 0:
-            self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
         self.step += 1
         return True
@@ -292,7 +307,7 @@ class Trainer:
                 self.scaler.scale(loss / accum).backward()
             if not sync:
                 continue
-            stepped = self._optimizer_step(bad)
+            stepped = self._optimizer_step(bad, pending)
             pending, bad = 0, False
             if stepped and self.is_main and self.step % self.cfg.log_every == 0:
                 lr = self.scheduler.get_last_lr()[0]
@@ -313,7 +328,7 @@ class Trainer:
                     if p.grad is not None:
                         torch.distributed.all_reduce(p.grad)
                         p.grad /= dist_utils.world_size()
-            self._optimizer_step(bad)
+            self._optimizer_step(bad, pending)
         if progress is not None:
             progress.close()
         loss_sum, count = self._epoch_loss
@@ -394,7 +409,7 @@ class Trainer:
             if self.cfg.patience > 0 and self.bad_epochs >= self.cfg.patience:
                 log.info("early stopping: no improvement for %d epochs", self.bad_epochs)
                 break
-        if self.is_main and self.cfg.average_last > 1:
+        if self.is_main and self.cfg.average_last > 0:
             self.average(self.cfg.average_last)
         if self.writer is not None:
             self.writer.flush()
@@ -404,6 +419,9 @@ class Trainer:
         value = valid.get(self.cfg.monitor)
         if value is None:
             return True  # no validation: the latest model is the best one we know of
+        if not math.isfinite(value):  # never the best (a NaN best would stay forever)
+            self.bad_epochs += 1
+            return False
         if self.best is None or value < self.best:
             self.best, self.bad_epochs = value, 0
             return True

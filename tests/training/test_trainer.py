@@ -221,3 +221,74 @@ def test_bad_device_names_the_config_key():
         with pytest.raises(ConfigError, match="CUDA is not available"):
             resolve_device("cuda")
     assert resolve_device("cpu") == torch.device("cpu")
+
+
+class _Linear(torch.nn.Module):
+    """A one-layer model with the ASRModel loss API (mean squared error over the batch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(3, 1)
+
+    def compute_loss(self, features, lengths, targets, target_lengths):
+        return {"loss": ((self.lin(features).squeeze(-1) - targets) ** 2).mean()}
+
+
+def _linear_batches(count: int, seed: int = 1) -> list[dict]:
+    g = torch.Generator().manual_seed(seed)
+    return [
+        {"features": torch.randn(2, 3, generator=g), "targets": torch.randn(2, generator=g),
+         "lengths": torch.ones(2, dtype=torch.long),
+         "target_lengths": torch.ones(2, dtype=torch.long), "texts": ["a", "b"]}
+        for _ in range(count)
+    ]  # fmt: skip
+
+
+def _linear_trainer(tmp_path, name, batches, **kw) -> Trainer:
+    return Trainer(_Linear(), batches, tmp_path / name, optim=OptimConfig(name="sgd", lr=0.1),
+                   scheduler=SchedulerConfig(name="constant"),
+                   trainer=TrainerConfig(**{**FAST, "epochs": 1, "grad_clip": 0.0, **kw}))  # fmt: skip
+
+
+def test_a_short_last_accumulation_window_is_the_mean_of_its_batches(tmp_path):
+    """3 batches with accum_steps=2: the second update is the step of the third batch alone
+    (its mean loss), not half of it."""
+    batches = _linear_batches(3)
+    accumulated = _linear_trainer(tmp_path, "a", batches, accum_steps=2)
+    accumulated.fit()
+    joined = {k: torch.cat([b[k] for b in batches[:2]]) for k in ("features", "targets")}
+    first = {**batches[0], **joined, "texts": ["a"] * 4}
+    reference = _linear_trainer(tmp_path, "b", [first, batches[2]])
+    reference.fit()
+    assert accumulated.step == reference.step == 2
+    assert_same(params(accumulated.model), params(reference.model))
+
+
+def test_a_non_finite_gradient_from_a_finite_loss_skips_the_update(tmp_path):
+    batches = _linear_batches(2)
+    trainer = _linear_trainer(tmp_path, "run", batches)
+    trainer.model.lin.weight.register_hook(lambda g: torch.full_like(g, float("nan")))
+    before = params(trainer.model)
+    trainer.fit()
+    assert trainer.skipped_steps == 2 and trainer.step == 0
+    assert_same(params(trainer.model), before)
+
+
+def test_a_nan_metric_is_never_the_best_and_average_last_1_writes_avg(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, epochs=3, average_last=1, monitor="loss")
+    metrics = iter([{"loss": float("nan")}, {"loss": 0.4}, {"loss": 0.3}])
+    monkeypatch.setattr(trainer, "validate", lambda: next(metrics))
+    trainer.fit()
+    assert trainer.best == 0.3 and load_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == 3
+    avg = load_checkpoint(tmp_path / "run" / "avg.pt")
+    assert avg["averaged"] == ["epoch-3.pt"]
+
+
+def test_the_default_schedule_builds():
+    from seqlab.training import ExperimentConfig
+    from seqlab.training.optim import build_scheduler
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    build_scheduler(optimizer, ExperimentConfig().scheduler, epochs=1, steps_per_epoch=1)
