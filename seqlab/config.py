@@ -43,6 +43,15 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return convert(cfg)
 
 
+def convert_value(value: Any, tp: Any, key: str) -> Any:
+    """``value`` checked against (and, for numbers, converted to) the type hint ``tp``.
+
+    Raises:
+        ConfigError: naming ``key`` when ``value`` does not fit ``tp``.
+    """
+    return _convert(value, tp, key)
+
+
 def _convert(value: Any, tp: Any, key: str) -> Any:
     """Check/convert ``value`` to type ``tp``; ``key`` (dotted) names it in errors."""
     origin = typing.get_origin(tp)
@@ -175,6 +184,8 @@ def load_yaml(cls: type[T], path: str | os.PathLike, overrides: list[str] | None
             data = yaml.safe_load(f)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config ({e.strerror or e})") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason})") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: invalid YAML ({e})") from e
     try:

@@ -7,6 +7,7 @@ and the rest of the line as the value (possibly empty, e.g. an empty transcript)
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -28,7 +29,9 @@ def atomic_write(
     ``path == "-"`` writes to standard output instead (text mode only). On an exception the
     temporary file is removed and ``path`` is left untouched, so readers never see half a file.
     The file gets the permissions ``open()`` would give: those of the file it replaces, or
-    ``0o666`` less the umask for a new one.
+    ``0o666`` less the umask for a new one. A symlink is followed (its target is replaced);
+    a device or FIFO (``/dev/null``) is written directly, as it cannot be replaced. An error
+    that creating or renaming the file raises names ``path``, not the temporary file.
 
     >>> with atomic_write("out.txt") as f:
     ...     f.write("hello\\n")
@@ -37,10 +40,20 @@ def atomic_write(
         yield sys.stdout
         sys.stdout.flush()
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    shown = path
+    path = Path(os.path.realpath(path))  # a symlink's target
     binary = "b" in mode
+    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/null, a FIFO
+        with open(path, mode, encoding=None if binary else encoding) as f:
+            yield f
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {shown}: {e.strerror}") from None
     try:
         os.fchmod(fd, _mode_for(path))  # mkstemp creates 0o600
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as f:
@@ -52,6 +65,19 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_output_is_not_an_input(
+    output: str | os.PathLike | None, *inputs: str | os.PathLike | None, option: str = "-o"
+) -> None:
+    """Raise ``ValueError`` when ``output`` names the same file as one of ``inputs`` (writing
+    it would destroy that input); ``None`` and ``-`` are never compared."""
+    if output is None or str(output) == "-":
+        return
+    target = os.path.realpath(output)
+    for source in inputs:
+        if source is not None and str(source) != "-" and os.path.realpath(source) == target:
+            raise ValueError(f"{output}: {option} names an input file; it would be overwritten")
 
 
 def _mode_for(path: Path) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -102,3 +103,28 @@ def test_read_table_drops_a_byte_order_mark(tmp_path):
     path = tmp_path / "text"
     path.write_bytes("\ufeffu1 hello world\nu2 bye\n".encode())
     assert read_table(path) == {"u1": "hello world", "u2": "bye"}
+
+
+def test_atomic_write_follows_symlinks_and_writes_devices_in_place(tmp_path):
+    target = tmp_path / "target.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    with atomic_write(link) as f:
+        f.write("new")
+    assert link.is_symlink() and target.read_text() == "new"
+    # a FIFO (like a device such as /dev/null) cannot be replaced by a file: written in place
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    with atomic_write(fifo) as f:
+        f.write("through the pipe")
+    reader.join(timeout=10)
+    assert received == ["through the pipe"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError, match=r"cannot write .*folder: is a directory"):
+        with atomic_write(tmp_path / "folder") as f:
+            f.write("x")
+    assert not list(tmp_path.glob(".*.tmp"))

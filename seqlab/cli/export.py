@@ -25,9 +25,11 @@ def run(args: argparse.Namespace) -> int:
 
     from seqlab.config import to_dict
     from seqlab.data.pipeline import build_frontend
+    from seqlab.io import check_output_is_not_an_input
     from seqlab.training.experiment import load_trained_model
     from seqlab.training.export import export_model
 
+    check_output_is_not_an_input(args.output, args.checkpoint)
     model, cfg = load_trained_model(args.checkpoint)
     dim = build_frontend(cfg.data).num_features
     example = (torch.randn(2, 200, dim), torch.tensor([200, 150]))

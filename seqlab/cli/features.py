@@ -61,7 +61,10 @@ def _module(args: argparse.Namespace) -> Any:
         key, sep, value = item.partition("=")
         if not sep:
             raise FeatureError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key.strip()] = yaml.safe_load(value)
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise FeatureError(f"--set {item!r}: cannot parse the value ({e})") from None
     cls = MFCC if args.kind == "mfcc" else Fbank
     return cls(args.preset, **overrides).eval()
 

@@ -126,6 +126,7 @@ def _lines(path: str) -> list[str]:
 def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from seqlab.io import check_output_is_not_an_input
     from seqlab.lm import TrainConfig, count_text, estimate_tables, write_arpa
 
     config = TrainConfig(
@@ -140,6 +141,7 @@ def _train(args: argparse.Namespace) -> int:
         vocab_file=args.vocab,
         discount_fallback=None if args.no_discount_fallback else tuple(args.discount_fallback),
     )
+    check_output_is_not_an_input(args.output, args.text, config.vocab_file)
     with tqdm(desc="counting", unit=" sent", file=sys.stderr, disable=None) as bar:
         counts = count_text(args.text, config, progress=bar.update)
         bar.set_description(f"smoothing ({config.smoothing})")
@@ -163,9 +165,10 @@ def _ppl(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from seqlab.io import atomic_write
+    from seqlab.io import atomic_write, check_output_is_not_an_input
 
     lm = _load(args)
+    check_output_is_not_an_input(args.output, args.text, args.model)
     scores = lm.score_batch(_lines(args.text), bos=not args.no_bos, eos=not args.no_eos)
     with atomic_write(args.output) as f:
         f.write("".join(f"{s:.6f}\n" for s in scores.tolist()))

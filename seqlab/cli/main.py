@@ -6,6 +6,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 
 import seqlab
 import seqlab.cli
@@ -34,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+
+    def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        # a user-facing line, not a Python source location
+        print(f"seqlab {args.command}: warning: {message}", file=sys.stderr)
+
+    previous, warnings.showwarning = warnings.showwarning, show_warning
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -43,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as e:  # domain errors subclass these and name the file/line
         print(f"seqlab {args.command}: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

@@ -48,11 +48,12 @@ def _listing(ids: list[str], limit: int = 10) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seqlab.io import atomic_write, read_table
+    from seqlab.io import atomic_write, check_output_is_not_an_input, read_table
     from seqlab.metrics import cer, wer
     from seqlab.metrics.report import details_report
     from seqlab.text import NormalizationOptions, normalize
 
+    check_output_is_not_an_input(args.details, args.ref, args.hyp, option="--details")
     refs, hyps = read_table(args.ref), read_table(args.hyp)
     missing = [utt for utt in refs if utt not in hyps]
     extra = [utt for utt in hyps if utt not in refs]

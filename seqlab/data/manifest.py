@@ -41,11 +41,15 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
     utts: list[Utterance] = []
     seen: set[str] = set()
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, "rb")  # decoded line by line, so an error names its line
     except OSError as e:
         raise ManifestError(f"{path}: cannot read manifest ({e.strerror or e})") from e
     with f:
-        for lineno, line in enumerate(f, start=1):
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise ManifestError(f"{path}:{lineno}: not valid UTF-8 ({e.reason})") from None
             if not line.strip():
                 continue
             try:

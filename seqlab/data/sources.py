@@ -223,12 +223,18 @@ def read_source(spec: str | os.PathLike) -> tuple[list[Utterance], AudioLoader]:
     Manifest entries without a duration get it from their audio header.
     """
     path = Path(spec)
+    if not str(spec):
+        raise ManifestError("no data source given (an empty path)")
     if path.is_file():
-        return _fill_durations(read_manifest(path)), load_file_audio
-    if (path / "wav.scp").exists():
-        return read_kaldi_dir(path)
-    if (path / "state.json").exists() and (path / "dataset_info.json").exists():
-        return read_hf_dataset(str(path))
-    if path.is_dir():
-        return read_folder(path)
-    raise ManifestError(f"{path}: no such manifest, Kaldi data dir, dataset or folder")
+        utts, loader = _fill_durations(read_manifest(path)), load_file_audio
+    elif (path / "wav.scp").exists():
+        utts, loader = read_kaldi_dir(path)
+    elif (path / "state.json").exists() and (path / "dataset_info.json").exists():
+        utts, loader = read_hf_dataset(str(path))
+    elif path.is_dir():
+        utts, loader = read_folder(path)
+    else:
+        raise ManifestError(f"{path}: no such manifest, Kaldi data dir, dataset or folder")
+    if not utts:
+        raise ManifestError(f"{path}: no utterances (an empty manifest or a folder without audio)")
+    return utts, loader

@@ -8,9 +8,11 @@ YAML and :func:`config_from_dict` rebuilds it.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from typing import Any
 
+from seqlab.config import ConfigError, convert_value
 from seqlab.features.errors import FeatureError
 from seqlab.features.framing import PAD_MODES
 from seqlab.features.mel import MEL_SCALES
@@ -215,7 +217,12 @@ def resolve_config(
     unknown = set(overrides) - {f.name for f in dataclasses.fields(FeatureConfig)}
     if unknown:
         raise FeatureError(f"unknown feature option(s) {sorted(unknown)}")
-    return dataclasses.replace(base, **overrides)
+    hints = typing.get_type_hints(FeatureConfig)
+    try:
+        typed = {key: convert_value(value, hints[key], key) for key, value in overrides.items()}
+    except ConfigError as e:
+        raise FeatureError(f"feature option {e}") from None
+    return dataclasses.replace(base, **typed)
 
 
 def config_from_dict(values: dict[str, Any]) -> FeatureConfig:

@@ -172,6 +172,11 @@ class _Parser:
         newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)
         line_start = np.concatenate([[0], newlines + 1])
         line_end = np.append(newlines, len(body))
+        if n > line_start.size:  # before allocating n entries (a corrupt count can be huge)
+            raise self.error(
+                f"\\data\\ declares {n} {k}-grams, but the section has {line_start.size} lines",
+                first_line,
+            )
         prob = np.empty(n)
         backoff = np.zeros(n)
         lines_l: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]

@@ -91,7 +91,7 @@ def encode_corpus(
 
     Raises:
         LMError: the corpus is empty; :class:`CorpusError` (with the sentence number): a
-            sentence contains ``<s>`` / ``</s>`` literally or the splitter rejects it.
+            sentence contains ``<s>`` / ``</s>`` literally.
     """
     index: defaultdict[str, int] = defaultdict(lambda: len(index))  # new units get the next id
     index.update((s, i) for i, s in enumerate(SPECIALS))
@@ -100,16 +100,7 @@ def encode_corpus(
     lengths: list[int] = []
     buf: list[int] = []
     pending = 0
-    units_of = iter(sentences)
-    while True:
-        try:
-            units = next(units_of)
-        except StopIteration:
-            break
-        except CorpusError:
-            raise
-        except LMError as e:  # the splitter's complaint about this sentence
-            raise CorpusError(len(lengths) + 1, str(e)) from None
+    for units in sentences:
         buf.append(BOS_ID)
         buf.extend(map(lookup, units))
         buf.append(EOS_ID)

@@ -133,12 +133,22 @@ def count_text(
     split = config.splitter()
     word_list = read_word_list(config.vocab_file) if config.vocab_file else None
     try:
-        corpus = encode_corpus(map(split, lines), config.vocab_size, word_list, progress)
+        corpus = encode_corpus(_split(lines, split), config.vocab_size, word_list, progress)
     except CorpusError as e:
         if is_file:  # a sentence is a line of the file
             raise LMError(f"{text}:{e.sentence}: {e.reason}") from None
         raise
     return count_ngrams(corpus, config.order)
+
+
+def _split(lines: Iterable[str], split: Callable[[str], list[str]]) -> Iterator[list[str]]:
+    """Units of each line; a line the splitter rejects raises :class:`CorpusError` with its
+    number (errors of reading the lines pass through: they name their file and line)."""
+    for number, line in enumerate(lines, 1):
+        try:
+            yield split(line)
+        except LMError as e:
+            raise CorpusError(number, str(e)) from None
 
 
 def train_lm(

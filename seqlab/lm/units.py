@@ -69,7 +69,10 @@ class UnitSplitter:
                 raise LMError(f"{self.spm_model}: sentencepiece model not found")
             import sentencepiece
 
-            processor = sentencepiece.SentencePieceProcessor(model_file=str(self.spm_model))
+            try:
+                processor = sentencepiece.SentencePieceProcessor(model_file=str(self.spm_model))
+            except (RuntimeError, OSError) as e:
+                raise LMError(f"{self.spm_model}: not a sentencepiece model ({e})") from None
             object.__setattr__(self, "_encode", lambda line: processor.encode(line, out_type=str))
         elif self.unit == "word":
             object.__setattr__(self, "_encode", split_words)

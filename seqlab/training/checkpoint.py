@@ -44,6 +44,8 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint dict written by :func:`save_checkpoint`."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     try:

@@ -137,11 +137,18 @@ def load_trained_model(
 ) -> tuple[ASRModel, ExperimentConfig]:
     """Rebuild the model of a checkpoint from the config stored in it; eval mode."""
     state = load_checkpoint(checkpoint, map_location=device)
-    if "config" not in state or "vocab_size" not in state:
-        raise CheckpointError(f"{checkpoint}: no saved config (not written by seqlab train)")
-    cfg = from_dict(ExperimentConfig, state["config"])
-    model = build_model(cfg.model, state["vocab_size"], state["input_dim"])
-    model.load_state_dict(state["model"])
+    missing = [k for k in ("config", "vocab_size", "input_dim") if k not in state]
+    if missing:
+        raise CheckpointError(
+            f"{checkpoint}: no {', '.join(missing)} saved (not written by seqlab train)"
+        )
+    try:
+        cfg = from_dict(ExperimentConfig, state["config"])
+        model = build_model(cfg.model, int(state["vocab_size"]), int(state["input_dim"]))
+        model.load_state_dict(state["model"])
+    except (ValueError, TypeError, RuntimeError) as e:  # ConfigError is a ValueError
+        reason = str(e).strip().splitlines()[0]
+        raise CheckpointError(f"{checkpoint}: its config and weights do not fit ({reason})") from e
     return model.to(device).eval(), cfg
 
 

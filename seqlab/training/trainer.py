@@ -203,7 +203,11 @@ class Trainer:
                 f"{path}: not a training checkpoint (no {', '.join(missing)}); resume from "
                 f"last.pt or an epoch-N.pt of the run"
             )
-        self.load_state_dict(state)
+        try:
+            self.load_state_dict(state)
+        except (RuntimeError, ValueError, KeyError) as e:  # another architecture or optimizer
+            reason = str(e).strip().splitlines()[0]
+            raise CheckpointError(f"{path}: does not fit this model and config ({reason})") from e
         log.info("resumed from %s at epoch %d, step %d", path, self.epoch, self.step)
 
     def save(self, name: str) -> Path | None:
