@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +73,7 @@ def _module(args: argparse.Namespace) -> Any:
 
 
 def compute_handler(args: argparse.Namespace) -> int:
-    import numpy as np
-    import torch
-    from tqdm import tqdm
-
-    from seqlab.audio import AudioError, audio_info, load_audio, read_wav_scp
-    from seqlab.features import CMVN, Deltas, GlobalCMVN
-    from seqlab.features.batching import length_buckets, pad_batch
-    from seqlab.io import atomic_write
+    from seqlab.audio import AudioError, audio_info, read_wav_scp
 
     if args.norm_vars and not args.cmvn:
         raise ValueError("--norm-vars normalizes variances within --cmvn: pass both")
@@ -97,7 +93,56 @@ def compute_handler(args: argparse.Namespace) -> int:
             )
         sizes.append(int(frames * rate / file_rate))
     out = Path(args.out_dir)
-    (out / "feats").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    # Everything is written into a staging folder first and moved into place at the end, so
+    # a failed run leaves an earlier run's results as they were (and no half of its own).
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        _compute_into(args, module, table, utts, sizes, stage, out)
+        _publish(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return 0
+
+
+OUTPUT_FILES = ("feats.scp", "utt2num_frames", "manifest.jsonl", "cmvn_stats.txt", "config.yaml")
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Move a finished run from ``stage`` into ``out``, replacing the previous run's files
+    (one a run did not write, e.g. ``cmvn_stats.txt`` without frames, is removed)."""
+    if (out / "feats").exists():
+        os.replace(out / "feats", stage / "feats.previous")  # removed with the stage
+    os.replace(stage / "feats", out / "feats")
+    for name in OUTPUT_FILES:
+        if (stage / name).exists():
+            os.replace(stage / name, out / name)
+        else:
+            (out / name).unlink(missing_ok=True)
+
+
+def _compute_into(
+    args: argparse.Namespace,
+    module: Any,
+    table: dict[str, str],
+    utts: list[str],
+    sizes: list[int],
+    stage: Path,
+    out: Path,
+) -> None:
+    """Compute every utterance's features into ``stage`` (``feats/`` and the index files,
+    whose paths point into ``out``)."""
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from seqlab.audio import load_audio
+    from seqlab.features import CMVN, Deltas, GlobalCMVN
+    from seqlab.features.batching import length_buckets, pad_batch
+    from seqlab.io import atomic_write
+
+    rate = module.config.sample_rate
+    (stage / "feats").mkdir()
     deltas, cmvn, stats = Deltas(), CMVN(norm_vars=args.norm_vars), GlobalCMVN()
     counts: dict[str, int] = {}
     dim = 0
@@ -115,23 +160,21 @@ def compute_handler(args: argparse.Namespace) -> int:
             for row, i in enumerate(bucket):
                 utt = utts[i]
                 counts[utt] = int(frames[row])
-                with atomic_write(out / "feats" / f"{utt}.npy", "wb") as f:
-                    np.save(f, feats[row, : counts[utt]].numpy())
+                np.save(stage / "feats" / f"{utt}.npy", feats[row, : counts[utt]].numpy())
                 bar.update(1)
-    with atomic_write(out / "feats.scp") as f:
+    with atomic_write(stage / "feats.scp") as f:
         f.writelines(f"{u} {(out / 'feats' / (u + '.npy')).as_posix()}\n" for u in utts)
-    with atomic_write(out / "utt2num_frames") as f:
+    with atomic_write(stage / "utt2num_frames") as f:
         f.writelines(f"{u} {counts[u]}\n" for u in utts)
-    with atomic_write(out / "manifest.jsonl") as f:
+    with atomic_write(stage / "manifest.jsonl") as f:
         for u in utts:
             record = {"utt": u, "path": f"feats/{u}.npy", "num_frames": counts[u], "dim": dim}
             f.write(json.dumps(record) + "\n")
     if stats.count > 0:
-        stats.save(out / "cmvn_stats.txt")
+        stats.save(stage / "cmvn_stats.txt")
     else:  # no utterance is as long as a frame: no stats (and none left from an earlier run)
-        (out / "cmvn_stats.txt").unlink(missing_ok=True)
         print("no frames: cmvn_stats.txt not written", file=sys.stderr)
-    with atomic_write(out / "config.yaml") as f:
+    with atomic_write(stage / "config.yaml") as f:
         settings = {
             "kind": args.kind,
             "deltas": args.deltas,
@@ -140,7 +183,6 @@ def compute_handler(args: argparse.Namespace) -> int:
         }
         yaml.safe_dump({"features": module.config.to_dict(), **settings}, f, sort_keys=False)
     print(f"wrote {len(utts)} utterances ({sum(counts.values())} frames, dim {dim}) to {out}")
-    return 0
 
 
 def column_span(config: Any, num_frames: int) -> tuple[float, float]:

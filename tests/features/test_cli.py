@@ -132,3 +132,23 @@ def test_norm_vars_needs_cmvn_and_no_frames_leave_no_stats(corpus, tmp_path, cap
     assert not (out / "cmvn_stats.txt").exists()  # no stale stats of the earlier run
     assert "no frames" in capsys.readouterr().err
     assert np.load(out / "feats" / "s1.npy").shape == (0, 23)
+
+
+def test_a_failed_run_leaves_the_previous_results_whole(corpus, tmp_path) -> None:
+    import soundfile
+
+    out = tmp_path / "out"
+    assert main(["features", "compute", str(corpus), str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    broken = tmp_path / "broken.wav"
+    soundfile.write(broken, np.full(8000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    scp = tmp_path / "with_nan.scp"
+    scp.write_text(corpus.read_text() + f"bad {broken}\n")
+    assert (
+        main(["features", "compute", "--deltas", str(scp), str(out), "--batch-seconds", "1"]) == 1
+    )
+    after = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # no half-written run, no mix of the two
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert main(["features", "compute", "--deltas", str(corpus), str(out)]) == 0
+    assert np.load(out / "feats" / "utt0.npy").shape[1] == 69  # a later run replaces it all
