@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+from seqlab.cli.arguments import positive_int
 
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+__all__ = ["positive_int", "non_negative_float", "device_name"]
 
 
 def non_negative_float(text: str) -> float:

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from seqlab.cli.arguments import positive_float, positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("features", help="compute or plot speech features")
@@ -25,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--cmvn", action="store_true", help="per-utterance mean normalization")
     c.add_argument("--norm-vars", action="store_true", help="with --cmvn, also normalize variances")
     c.add_argument("--resample", action="store_true", help="resample audio to the preset's rate")
-    c.add_argument("--batch-seconds", type=float, default=100.0, help="audio per batch (seconds)")
+    c.add_argument(
+        "--batch-seconds", type=positive_float, default=100.0, help="audio per batch (seconds)"
+    )
     c.add_argument("wav_scp", help="Kaldi wav.scp: utt-id /path/to/audio")
     c.add_argument(
         "out_dir",
@@ -43,7 +47,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="kaldi", choices=["kaldi", "librosa"])
     p.add_argument("--kind", default="fbank", choices=["fbank", "mfcc"])
     p.add_argument(
-        "--sample-rate", type=int, default=None, help="override the preset's sample rate (Hz)"
+        "--sample-rate",
+        type=positive_int,
+        default=None,
+        help="override the preset's sample rate (Hz)",
     )
     p.add_argument(
         "--set",

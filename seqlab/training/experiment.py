@@ -123,8 +123,39 @@ def prepare_experiment(cfg: ExperimentConfig, fresh: bool = True) -> tuple[Train
     return trainer, tok
 
 
+def check_experiment(cfg: ExperimentConfig, resume: str | os.PathLike | None = None) -> None:
+    """Check what can be checked before any data is read or anything is written: the
+    trainer, optimizer, schedule and model settings, the training data path and the
+    checkpoint to resume from (``ConfigError`` / ``CheckpointError`` naming the key or file)."""
+    from seqlab.models.config import ENCODER_TYPES, MODEL_TYPES
+    from seqlab.training.optim import OPTIMIZERS, lr_factor
+    from seqlab.training.trainer import check_trainer_config
+
+    check_trainer_config(cfg.trainer)
+    if cfg.model.type not in MODEL_TYPES:
+        raise ConfigError(f"model.type must be one of {MODEL_TYPES}, got {cfg.model.type!r}")
+    if cfg.model.encoder not in ENCODER_TYPES:
+        raise ConfigError(
+            f"model.encoder must be one of {ENCODER_TYPES}, got {cfg.model.encoder!r}"
+        )
+    if cfg.optim.name.lower() not in OPTIMIZERS:
+        raise ConfigError(f"optim.name must be one of {OPTIMIZERS}, got {cfg.optim.name!r}")
+    if not cfg.optim.lr > 0:
+        raise ConfigError(f"optim.lr must be > 0, got {cfg.optim.lr}")
+    try:
+        lr_factor(cfg.scheduler, 0, 1, 1)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if not cfg.data.train:
+        raise ConfigError("data.train: no training data given")
+    if resume is not None and not Path(resume).is_file():
+        raise CheckpointError(f"{resume}: no such checkpoint to resume from")
+
+
 def train_experiment(cfg: ExperimentConfig, resume: str | os.PathLike | None = None) -> Trainer:
-    """Prepare the experiment, optionally resume from a checkpoint, and train it."""
+    """Check the config, prepare the experiment, optionally resume from a checkpoint, and
+    train it."""
+    check_experiment(cfg, resume)
     trainer, _ = prepare_experiment(cfg, fresh=resume is None)
     if resume is not None:
         trainer.resume(resume)

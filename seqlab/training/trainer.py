@@ -68,6 +68,22 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def check_trainer_config(cfg: TrainerConfig) -> None:
+    """Raise ``ConfigError`` naming the ``trainer.*`` key of a value the loop cannot use."""
+    if cfg.amp not in AMP_DTYPES:
+        raise ConfigError(f"trainer.amp must be one of {tuple(AMP_DTYPES)}, got {cfg.amp!r}")
+    if cfg.monitor not in MONITORS:
+        raise ConfigError(f"trainer.monitor must be one of {MONITORS}, got {cfg.monitor!r}")
+    minimum = {"epochs": 1, "accum_steps": 1, "log_every": 1}
+    for key in ("max_steps", "save_every_steps", "keep_last", "average_last", "patience"):
+        minimum[key] = 0
+    for key, low in minimum.items():
+        if getattr(cfg, key) < low:
+            raise ConfigError(f"trainer.{key} must be >= {low}, got {getattr(cfg, key)}")
+    if not cfg.grad_clip >= 0:
+        raise ConfigError(f"trainer.grad_clip must be >= 0, got {cfg.grad_clip}")
+
+
 class _LossModule(nn.Module):
     """Exposes ``model.compute_loss`` as ``forward`` so DDP's gradient hooks see it."""
 
@@ -110,12 +126,7 @@ class Trainer:
         optim = optim or OptimConfig()
         scheduler = scheduler or SchedulerConfig(name="constant")
         trainer = trainer or TrainerConfig()
-        if trainer.amp not in AMP_DTYPES:
-            raise ValueError(f"trainer.amp must be one of {tuple(AMP_DTYPES)}, got {trainer.amp!r}")
-        if trainer.monitor not in MONITORS:
-            raise ValueError(f"trainer.monitor must be one of {MONITORS}, got {trainer.monitor!r}")
-        if trainer.accum_steps < 1:
-            raise ValueError(f"trainer.accum_steps must be >= 1, got {trainer.accum_steps}")
+        check_trainer_config(trainer)
         self.cfg = trainer
         self.exp_dir = Path(exp_dir)
         self.device = resolve_device(trainer.device)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import torch
 
 from seqlab.cli.main import main
@@ -84,3 +85,22 @@ def test_train_config_errors_name_the_file_or_key(tmp_path, capsys) -> None:
         f"exp_dir: {tmp_path / 'exp'}\nmodel: {{encoder: conformer, conformer: {{dim: 16, num_heads: 3}}}}\n"
     )
     _fails(["train", str(conf)], capsys, "model.conformer.num_heads: 3 heads must divide")
+
+
+def test_train_settings_are_checked_before_anything_is_written(tmp_path, capsys) -> None:
+    exp = tmp_path / "exp"
+    conf = tmp_path / "conf.yaml"
+    conf.write_text(f"data: {{train: {ROOT / 'data/tiny/train.jsonl'}}}\nexp_dir: {exp}\n")
+    for override, message in (
+        ("trainer.epochs=-1", "trainer.epochs must be >= 1"),
+        ("optim.lr=0", "optim.lr must be > 0"),
+        ("model.encoder=lstm", "model.encoder must be one of"),
+        ("scheduler.name=noam", "warmup_steps must be > 0"),
+    ):
+        _fails(["train", str(conf), "--set", override], capsys, message)
+    _fails(["train", str(conf), "--resume", str(tmp_path / "none.pt")], capsys,
+           "none.pt: no such checkpoint")  # fmt: skip
+    assert not exp.exists()
+    with pytest.raises(SystemExit) as stop:  # a usage error, before any audio is read
+        main(["features", "compute", "x.scp", str(tmp_path / "f"), "--batch-seconds", "0"])
+    assert stop.value.code == 2
