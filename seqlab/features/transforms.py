@@ -12,6 +12,7 @@ rebuilt from ``config`` and follow ``.to(device)``.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -92,13 +93,17 @@ class _Frontend(nn.Module):
 
 
 class Spectrogram(_Frontend):
-    """Log power spectrogram: ``(B, N)`` -> ``(B, T, n_fft // 2 + 1)`` (see :func:`compute.spectrogram`)."""
+    """Log power spectrogram: ``(B, N)`` float audio in [-1, 1] -> ``(B, T, n_fft // 2 + 1)``
+    in the input's dtype: natural log for ``preset="kaldi"`` (bin 0 holds the log-energy, as
+    compute-spectrogram-feats), dB for ``"librosa"`` (see :func:`compute.spectrogram`)."""
 
     kind = "spectrogram"
 
 
 class Fbank(_Frontend):
-    """Log mel filterbank energies: ``(B, N)`` float audio in [-1, 1] -> ``(B, T, n_mels)``.
+    """Log mel filterbank energies: ``(B, N)`` float audio in [-1, 1] -> ``(B, T, n_mels)``
+    (``n_mels + 1`` with ``use_energy``, the log-energy first) in the input's dtype: natural
+    log for ``preset="kaldi"``, dB (``power_to_db``) for ``"librosa"``.
 
     Args:
         preset: ``"kaldi"`` (compute-fbank-feats: 16 kHz, 25/10 ms, povey, 23 bins from 20 Hz,
@@ -145,6 +150,9 @@ class Deltas(nn.Module):
         self.order, self.window, self.style, self.width = order, window, style, width
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``(..., T, D)`` float features and ``(...)`` long valid frames (``None``: all)
+        -> ``(..., T, D * (order + 1))`` in the features' dtype: the features, then each
+        order's deltas (per frame, in the features' units); padded frames are zero."""
         if self.style == "kaldi":
             return F.kaldi_deltas(features, lengths, self.order, self.window)
         parts = [features] + [
@@ -154,13 +162,16 @@ class Deltas(nn.Module):
 
 
 class CMVN(nn.Module):
-    """Per-utterance mean (and variance) normalization over valid frames (Kaldi ``apply-cmvn``)."""
+    """Per-utterance mean (and variance) normalization over valid frames (Kaldi ``apply-cmvn``
+    with per-utterance stats; ``norm_vars`` defaults to False, as there)."""
 
     def __init__(self, norm_means: bool = True, norm_vars: bool = False) -> None:
         super().__init__()
         self.norm_means, self.norm_vars = norm_means, norm_vars
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``(..., T, D)`` float features and ``(...)`` long valid frames (``None``: all) ->
+        normalized ``(..., T, D)`` in the features' dtype; padded frames are zero."""
         return F.cmvn(features, lengths, self.norm_means, self.norm_vars)
 
 
@@ -172,7 +183,7 @@ class _HybridMethod:
 
     def __get__(self, obj: Any, cls: type) -> Any:
         target = obj if obj is not None else cls
-        return lambda *args, **kwargs: self.func(target, *args, **kwargs)
+        return functools.wraps(self.func)(functools.partial(self.func, target))
 
 
 class GlobalCMVN(nn.Module):
@@ -199,6 +210,7 @@ class GlobalCMVN(nn.Module):
 
     @property
     def num_features(self) -> int:
+        """Feature dimension D of the statistics (0 before the first update or load)."""
         return self.stats.shape[1] - 1
 
     @property
