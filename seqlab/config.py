@@ -12,6 +12,7 @@ applies command-line ``--set`` strings such as ``optim.lr=1e-3``.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 import types
 import typing
@@ -88,8 +89,8 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
             return value
         raise ConfigError(f"{key}: expected true/false, got {value!r}")
     if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)  # numpy and other integer types too
         if isinstance(value, str):  # YAML reads "1e4" (no dot) as a string
             try:
                 value = float(value)
@@ -99,7 +100,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
             return int(value)
         raise ConfigError(f"{key}: expected an integer, got {value!r}")
     if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, str):  # YAML reads "1e-3" (no dot) as a string
             try:

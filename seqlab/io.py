@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -41,21 +42,31 @@ def atomic_write(
         sys.stdout.flush()
         return
     shown = path
-    path = Path(os.path.realpath(path))  # a symlink's target
     binary = "b" in mode
-    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/null, a FIFO
+    try:
+        existing = os.stat(path)  # follows symlinks and /dev/stdout, /dev/fd/N links
+    except FileNotFoundError:
+        existing = None
+    if (
+        existing is not None
+        and not stat.S_ISREG(existing.st_mode)
+        and not stat.S_ISDIR(existing.st_mode)
+    ):  # /dev/null, a FIFO, a terminal: written in place
         with open(path, mode, encoding=None if binary else encoding) as f:
             yield f
         return
+    path = Path(os.path.realpath(path))  # a symlink's target
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a directory")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_beside(path)
     except OSError as e:
         raise OSError(e.errno, f"cannot write {shown}: {e.strerror}") from None
     try:
-        os.fchmod(fd, _mode_for(path))  # mkstemp creates 0o600
+        if existing is not None:  # keep the replaced file's permissions
+            with contextlib.suppress(OSError):  # (some filesystems refuse chmod)
+                os.fchmod(fd, stat.S_IMODE(existing.st_mode))
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as f:
             yield f
             f.flush()
@@ -80,14 +91,17 @@ def check_output_is_not_an_input(
             raise ValueError(f"{output}: {option} names an input file; it would be overwritten")
 
 
-def _mode_for(path: Path) -> int:
-    """Permission bits for a file written at ``path``: the existing file's, else the umask's."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mask = os.umask(0o022)  # the only way to read the umask; restored at once
-        os.umask(mask)
-        return 0o666 & ~mask
+def _create_beside(path: Path) -> tuple[int, str]:
+    """A new hidden temporary file in ``path``'s folder: ``(fd, name)``. Created with mode
+    0o666 so the kernel applies the umask, as for ``open()`` (``mkstemp`` forces 0o600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no free temporary name beside {path}")
 
 
 def open_text(path: str | os.PathLike) -> IO[str]:

@@ -123,6 +123,12 @@ def test_atomic_write_follows_symlinks_and_writes_devices_in_place(tmp_path):
         f.write("through the pipe")
     reader.join(timeout=10)
     assert received == ["through the pipe"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    read_end, write_end = os.pipe()  # /dev/fd/N, as a shell's process substitution gives
+    with atomic_write(f"/dev/fd/{write_end}") as f:
+        f.write("substituted")
+    os.close(write_end)
+    assert os.read(read_end, 100) == b"substituted"
+    os.close(read_end)
     (tmp_path / "folder").mkdir()
     with pytest.raises(OSError, match=r"cannot write .*folder: is a directory"):
         with atomic_write(tmp_path / "folder") as f:

@@ -118,9 +118,15 @@ OUTPUT_FILES = ("feats.scp", "utt2num_frames", "manifest.jsonl", "cmvn_stats.txt
 def _publish(stage: Path, out: Path) -> None:
     """Move a finished run from ``stage`` into ``out``, replacing the previous run's files
     (one a run did not write, e.g. ``cmvn_stats.txt`` without frames, is removed)."""
+    previous = stage / "feats.previous"  # removed with the stage
     if (out / "feats").exists():
-        os.replace(out / "feats", stage / "feats.previous")  # removed with the stage
-    os.replace(stage / "feats", out / "feats")
+        os.replace(out / "feats", previous)
+    try:
+        os.replace(stage / "feats", out / "feats")
+    except OSError:
+        if previous.exists():  # put the previous run's features back
+            os.replace(previous, out / "feats")
+        raise
     for name in OUTPUT_FILES:
         if (stage / name).exists():
             os.replace(stage / name, out / name)

@@ -113,25 +113,29 @@ def check_waveforms(
         if batch and (int(lengths.min()) < 0 or int(lengths.max()) > n):
             raise FeatureError(f"lengths must lie in [0, {n}], got {lengths.tolist()}")
     if check_finite:
-        check_finite_samples(waveforms, lengths)
+        waveforms = check_finite_samples(waveforms, lengths)
     return waveforms, lengths
 
 
 def check_finite_samples(
     waveforms: torch.Tensor, lengths: torch.Tensor | None = None, first_row: int = 0
-) -> None:
+) -> torch.Tensor:
     """Raise :class:`FeatureError` naming the rows (numbered from ``first_row``) of a
     ``(B, N)`` batch whose valid samples (the first ``lengths[b]``, default all) hold NaN or
-    infinite values; the padding past a length may hold anything."""
+    infinite values. Padding past a length may hold anything: returns ``waveforms``, or a copy
+    with non-finite padding set to 0 (frames past a count read it, and although their
+    features are zeroed, 0 * NaN would reach the gradient of the valid samples)."""
     if not waveforms.numel() or bool(torch.isfinite(waveforms.sum())):  # one pass
-        return
+        return waveforms
     bad_sample = ~torch.isfinite(waveforms)
+    valid = torch.ones_like(bad_sample)
     if lengths is not None:
         positions = torch.arange(waveforms.shape[1], device=waveforms.device)
-        bad_sample &= positions < lengths.to(waveforms.device)[:, None]
-    bad = torch.nonzero(bad_sample.any(dim=1)).flatten() + first_row
+        valid = positions < lengths.to(waveforms.device)[:, None]
+    bad = torch.nonzero((bad_sample & valid).any(dim=1)).flatten() + first_row
     if bad.numel():
         raise FeatureError(f"waveform rows {bad.tolist()} hold NaN or infinite samples")
+    return waveforms.masked_fill(bad_sample, 0.0)
 
 
 def _needs_grad(*tensors: torch.Tensor | None) -> bool:
@@ -482,7 +486,7 @@ def _compute(
     flat, lens, lead = _prepare(waveforms, lengths, config, sample_rate)
     groups = _row_groups(flat, window, mel_weights, dct)
     if groups is None:
-        check_finite_samples(flat, lens)
+        flat = check_finite_samples(flat, lens)
         feats, counts = _features(
             kind, flat, lens, config, window, mel_weights, dct, dither, generator
         )
@@ -492,9 +496,9 @@ def _compute(
         feats = torch.empty(x.shape[0], int(counts.max()), config.num_features(kind), dtype=x.dtype)
 
         def run(rows: slice) -> None:
-            check_finite_samples(flat[rows], lens[rows], rows.start)
+            part_x = check_finite_samples(x[rows], lens[rows], rows.start)  # dither keeps NaN
             part, _ = _features(
-                kind, x[rows], lens[rows], config, window, mel_weights, dct, 0.0, None
+                kind, part_x, lens[rows], config, window, mel_weights, dct, 0.0, None
             )
             feats[rows, : part.shape[1]] = part
             feats[rows, part.shape[1] :] = 0.0

@@ -93,7 +93,7 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
     with _open_binary(path) as f:
         for lineno, raw in enumerate(f, 1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # drop a BOM
             except UnicodeDecodeError as e:
                 raise LMError(f"{path}:{lineno}: not valid UTF-8 text ({e.reason})") from None
             yield line[:-2] if line.endswith("\r\n") else line.rstrip("\n")

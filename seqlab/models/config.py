@@ -44,15 +44,16 @@ def build_encoder(cfg: ModelConfig, input_dim: int) -> nn.Module:
     if cfg.encoder == "rnn":
         return RNNEncoder.from_config(input_dim, cfg.rnn)
     if cfg.encoder == "transformer":
-        _check_heads("model.transformer", cfg.transformer.dim, cfg.transformer.num_heads)
+        check_heads("model.transformer", cfg.transformer.dim, cfg.transformer.num_heads)
         return TransformerEncoder.from_config(input_dim, cfg.transformer)
     if cfg.encoder == "conformer":
-        _check_heads("model.conformer", cfg.conformer.dim, cfg.conformer.num_heads)
+        check_heads("model.conformer", cfg.conformer.dim, cfg.conformer.num_heads)
         return ConformerEncoder.from_config(input_dim, cfg.conformer)
     raise ValueError(f"model.encoder must be one of {ENCODER_TYPES}, got {cfg.encoder!r}")
 
 
-def _check_heads(section: str, dim: int, num_heads: int) -> None:
+def check_heads(section: str, dim: int, num_heads: int) -> None:
+    """``ValueError`` naming ``section.num_heads`` unless it divides ``dim``."""
     if num_heads < 1 or dim % num_heads:
         raise ValueError(f"{section}.num_heads: {num_heads} heads must divide the dimension {dim}")
 
@@ -73,7 +74,7 @@ def build_model(cfg: ModelConfig, vocab_size: int, input_dim: int) -> ASRModel:
     if cfg.type not in MODEL_TYPES:
         raise ValueError(f"model.type must be one of {MODEL_TYPES}, got {cfg.type!r}")
     dim = cfg.decoder.dim or encoder.output_dim
-    _check_heads("model.decoder", dim, cfg.decoder.num_heads)
+    check_heads("model.decoder", dim, cfg.decoder.num_heads)
     decoder = TransformerDecoder.from_config(vocab_size + 1, dim, cfg.decoder)
     if cfg.type == "attention":
         return AttentionModel(

@@ -127,17 +127,24 @@ def check_experiment(cfg: ExperimentConfig, resume: str | os.PathLike | None = N
     """Check what can be checked before any data is read or anything is written: the
     trainer, optimizer, schedule and model settings, the training data path and the
     checkpoint to resume from (``ConfigError`` / ``CheckpointError`` naming the key or file)."""
-    from seqlab.models.config import ENCODER_TYPES, MODEL_TYPES
+    from seqlab.models.config import ENCODER_TYPES, MODEL_TYPES, check_heads
+    from seqlab.models.init import INIT_SCHEMES
     from seqlab.training.optim import OPTIMIZERS, lr_factor
     from seqlab.training.trainer import check_trainer_config
 
     check_trainer_config(cfg.trainer)
-    if cfg.model.type not in MODEL_TYPES:
-        raise ConfigError(f"model.type must be one of {MODEL_TYPES}, got {cfg.model.type!r}")
-    if cfg.model.encoder not in ENCODER_TYPES:
-        raise ConfigError(
-            f"model.encoder must be one of {ENCODER_TYPES}, got {cfg.model.encoder!r}"
-        )
+    if cfg.trainer.init not in INIT_SCHEMES:
+        raise ConfigError(f"trainer.init must be one of {INIT_SCHEMES}, got {cfg.trainer.init!r}")
+    model = cfg.model
+    if model.type not in MODEL_TYPES:
+        raise ConfigError(f"model.type must be one of {MODEL_TYPES}, got {model.type!r}")
+    if model.encoder not in ENCODER_TYPES:
+        raise ConfigError(f"model.encoder must be one of {ENCODER_TYPES}, got {model.encoder!r}")
+    if model.encoder in ("transformer", "conformer"):
+        section = getattr(model, model.encoder)
+        check_heads(f"model.{model.encoder}", section.dim, section.num_heads)
+        if model.type != "ctc":
+            check_heads("model.decoder", model.decoder.dim or section.dim, model.decoder.num_heads)
     if cfg.optim.name.lower() not in OPTIMIZERS:
         raise ConfigError(f"optim.name must be one of {OPTIMIZERS}, got {cfg.optim.name!r}")
     if not cfg.optim.lr > 0:

@@ -104,3 +104,13 @@ def test_train_settings_are_checked_before_anything_is_written(tmp_path, capsys)
     with pytest.raises(SystemExit) as stop:  # a usage error, before any audio is read
         main(["features", "compute", "x.scp", str(tmp_path / "f"), "--batch-seconds", "0"])
     assert stop.value.code == 2
+
+
+def test_init_and_heads_are_checked_before_anything_is_written(tmp_path, capsys) -> None:
+    exp = tmp_path / "exp"
+    conf = tmp_path / "conf.yaml"
+    conf.write_text(f"data: {{train: {ROOT / 'data/tiny/train.jsonl'}}}\nexp_dir: {exp}\n")
+    _fails(["train", str(conf), "--set", "trainer.init=bogus"], capsys, "trainer.init must be")
+    _fails(["train", str(conf), "--set", "model.encoder=transformer", "--set",
+            "model.transformer={dim: 16, num_heads: 3}"], capsys, "model.transformer.num_heads")  # fmt: skip
+    assert not exp.exists()

@@ -208,6 +208,12 @@ def test_nan_and_inf_in_the_padding_change_nothing(cls, preset, overrides, grad,
         want, want_frames = module(clean.requires_grad_(grad), lengths)
     assert torch.equal(frames, want_frames)
     assert torch.equal(got, want)
+    if grad:  # 0 * NaN from the frames past a count must not reach the valid samples
+        got.sum().backward()
+        want.sum().backward()
+        torch.testing.assert_close(dirty.grad.nan_to_num(), clean.grad)
+        for row, n in enumerate(lengths.tolist()):
+            assert torch.isfinite(dirty.grad[row, :n]).all()
 
 
 def test_specaugment_masks_seeded_length_aware_and_eval_identity() -> None:

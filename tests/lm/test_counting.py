@@ -133,3 +133,10 @@ def test_train_config_yaml_round_trip(tmp_path) -> None:
         TrainConfig.from_dict({"bogus": 1})
     with pytest.raises(LMError, match="unknown smoothing"):
         TrainConfig(smoothing="good-turing")
+
+
+def test_a_byte_order_mark_does_not_stick_to_the_first_word(tmp_path) -> None:
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffa b\na c\n".encode())
+    counts = count_text(str(path), TrainConfig(order=2))
+    assert "a" in counts.vocab and "\ufeffa" not in counts.vocab

@@ -83,3 +83,15 @@ def test_bad_yaml_file_errors_name_the_file(tmp_path):
 def test_to_dict_from_dict_inverse():
     cfg = ExperimentConfig()
     assert from_dict(ExperimentConfig, to_dict(cfg)) == cfg
+
+
+def test_numpy_scalars_are_accepted_where_numbers_are():
+    import numpy as np
+
+    cfg = apply_overrides(ExperimentConfig(), [])
+    cfg = from_dict(
+        ExperimentConfig,
+        {**to_dict(cfg), "trainer": {"epochs": np.int64(3), "grad_clip": np.float32(1.5)}},
+    )
+    assert cfg.trainer.epochs == 3 and type(cfg.trainer.epochs) is int
+    assert cfg.trainer.grad_clip == 1.5 and type(cfg.trainer.grad_clip) is float
