@@ -109,3 +109,42 @@ def test_one_sample_windows_are_one(name: str, periodic: bool) -> None:
     assert got.tolist() == [1.0]
     if name in ("hann", "hamming", "blackman"):
         assert scipy.signal.get_window(name, 1, fftbins=periodic).tolist() == [1.0]
+
+
+def test_kaldi_deltas_match_torchaudio_compute_deltas() -> None:
+    """Kaldi's add-deltas (window 2): the deltas are torchaudio's compute_deltas(win_length=5)
+    (replicated edges); away from the edges the delta-deltas are it applied twice (Kaldi
+    composes the filters on the original frames, so they differ within 4 frames of an end)."""
+    import torchaudio.functional as TAF
+
+    feats = torch.randn(2, 50, 13, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    out = Deltas(order=2)(feats)
+    first = TAF.compute_deltas(feats.transpose(1, 2), win_length=5).transpose(1, 2)
+    second = TAF.compute_deltas(first.transpose(1, 2), win_length=5).transpose(1, 2)
+    torch.testing.assert_close(out[..., :13], feats)
+    torch.testing.assert_close(out[..., 13:26], first)
+    torch.testing.assert_close(out[:, 4:-4, 26:], second[:, 4:-4])
+
+
+def test_cmvn_gives_zero_mean_unit_variance_over_valid_frames() -> None:
+    feats = torch.randn(2, 30, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    feats = feats * 3.0 + 5.0
+    lengths = torch.tensor([30, 12])
+    out = CMVN(norm_vars=True)(feats, lengths)
+    for row, n in enumerate(lengths.tolist()):
+        valid = out[row, :n].numpy()
+        np.testing.assert_allclose(valid.mean(0), 0.0, atol=1e-12)
+        np.testing.assert_allclose(valid.std(0), 1.0, atol=1e-12)  # population, as Kaldi
+        reference = feats[row, :n].numpy()
+        np.testing.assert_allclose(valid, (reference - reference.mean(0)) / reference.std(0))
+
+
+def test_time_warp_moves_frames_and_keeps_the_ends() -> None:
+    x = torch.arange(40.0)[None, :, None].repeat(1, 1, 3)  # frame t holds t
+    moved = 0
+    for seed in range(20):
+        y = time_warp(x, torch.tensor([40]), 5, generator=torch.Generator().manual_seed(seed))
+        assert y[0, 0, 0] == 0 and 38 <= y[0, 39, 0] <= 39  # the ends stay in place
+        assert (y[0, 1:, 0] >= y[0, :-1, 0]).all()  # monotonic: a warp, not a shuffle
+        moved += int(not torch.equal(y, x))
+    assert moved > 10

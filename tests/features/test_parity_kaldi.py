@@ -61,7 +61,7 @@ def test_float64_on_every_signal(kind: str, make_signals, parity) -> None:
         ref = _ta(ref_fn, wav, 16000, **({} if kind == "fbank" else {"use_energy": True}))
         err = float((feats[0] - ref).abs().max())
         # the chirp's far-below-peak mel bins feel torchaudio's float32 mel weights
-        assert err <= (TOL if name != "chirp" else 50 * TOL), f"{name}: {err}"
+        assert err <= (TOL if name != "chirp" else 2 * TOL), f"{name}: {err}"
         parity(f"kaldi {kind} float64 16000 Hz {name}", err)
 
 
@@ -156,4 +156,5 @@ def test_dither_follows_training_mode_and_generator(make_signals) -> None:
     module.eval()
     c, _ = module(wav)
     ref = _ta(kaldi.fbank, wav[0], 16000)
-    assert torch.equal(c, c.clone()) and float((c[0] - ref).abs().max()) <= TOL
+    c2, _ = module(wav)
+    assert torch.equal(c, c2) and float((c[0] - ref).abs().max()) <= TOL  # eval: no dither
