@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from seqlab.cli.arguments import positive_int
+from seqlab.cli.arguments import non_negative_float, positive_int
 
 __all__ = ["positive_int", "non_negative_float", "device_name"]
-
-
-def non_negative_float(text: str) -> float:
-    """A number >= 0."""
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def device_name(text: str) -> str:

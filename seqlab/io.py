@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import secrets
 import stat
@@ -102,6 +103,36 @@ def _create_beside(path: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, f"no free temporary name beside {path}")
+
+
+def numbered_lines(
+    path: str | os.PathLike, error: type[Exception] = ValueError
+) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a UTF-8 text file (``-``: standard input) with ``\\n`` or
+    ``\\r\\n`` stripped and a leading byte-order mark dropped; only ``\\n`` ends a line.
+
+    The file is opened now (``OSError`` here) and decoded line by line, so invalid UTF-8 raises
+    ``error("path:line: not valid UTF-8 text (reason)")`` naming its line.
+    """
+    if str(path) == "-":
+        stdin = sys.stdin  # a replaced text stdin (io.StringIO) has no bytes below it
+        raw = getattr(stdin, "buffer", None) or io.BytesIO(stdin.read().encode("utf-8"))
+        stream: IO[bytes] = contextlib.nullcontext(raw)  # type: ignore[assignment]
+    else:
+        stream = open(path, "rb")
+    return _decoded_lines(stream, path, error)
+
+
+def _decoded_lines(
+    stream: IO[bytes], path: str | os.PathLike, error: type[Exception]
+) -> Iterator[tuple[int, str]]:
+    with stream as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise error(f"{path}:{lineno}: not valid UTF-8 text ({e.reason})") from None
+            yield lineno, line[:-2] if line.endswith("\r\n") else line.rstrip("\n")
 
 
 def open_text(path: str | os.PathLike) -> IO[str]:

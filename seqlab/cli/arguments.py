@@ -17,7 +17,18 @@ def positive_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """A finite number > 0."""
+    return _finite_number(text, strict=True)
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0."""
+    return _finite_number(text, strict=False)
+
+
+def _finite_number(text: str, strict: bool) -> float:
     value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    if not (math.isfinite(value) and (value > 0 if strict else value >= 0)):
+        raise argparse.ArgumentTypeError(
+            f"must be a number {'>' if strict else '>='} 0, got {text}"
+        )
     return value

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from seqlab.io import atomic_write
+from seqlab.io import atomic_write, numbered_lines
 
 __all__ = ["Utterance", "ManifestError", "read_manifest", "write_manifest"]
 
@@ -41,36 +41,31 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
     utts: list[Utterance] = []
     seen: set[str] = set()
     try:
-        f = open(path, "rb")  # decoded line by line, so an error names its line
+        lines = numbered_lines(path, ManifestError)
     except OSError as e:
         raise ManifestError(f"{path}: cannot read manifest ({e.strerror or e})") from e
-    with f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as e:
-                raise ManifestError(f"{path}:{lineno}: not valid UTF-8 ({e.reason})") from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise TypeError("not an object")
-                utt = Utterance(
-                    id=str(row["id"]),
-                    audio=str(row["audio"]),
-                    duration=float(row.get("duration", 0.0)),
-                    text=str(row.get("text", "")),
-                    speaker=None if row.get("speaker") is None else str(row["speaker"]),
-                )
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-                raise ManifestError(f"{path}:{lineno}: bad manifest entry ({e!r})") from e
-            if utt.id in seen:
-                raise ManifestError(f"{path}:{lineno}: duplicate utterance id {utt.id!r}")
-            seen.add(utt.id)
-            if not os.path.isabs(utt.audio) and not _is_url(utt.audio):
-                utt = Utterance(utt.id, str(base / utt.audio), utt.duration, utt.text, utt.speaker)
-            utts.append(utt)
+    for lineno, line in lines:
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise TypeError("not an object")
+            utt = Utterance(
+                id=str(row["id"]),
+                audio=str(row["audio"]),
+                duration=float(row.get("duration", 0.0)),
+                text=str(row.get("text", "")),
+                speaker=None if row.get("speaker") is None else str(row["speaker"]),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ManifestError(f"{path}:{lineno}: bad manifest entry ({e!r})") from e
+        if utt.id in seen:
+            raise ManifestError(f"{path}:{lineno}: duplicate utterance id {utt.id!r}")
+        seen.add(utt.id)
+        if not os.path.isabs(utt.audio) and not _is_url(utt.audio):
+            utt = Utterance(utt.id, str(base / utt.audio), utt.duration, utt.text, utt.speaker)
+        utts.append(utt)
     return utts
 
 

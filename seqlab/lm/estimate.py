@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from typing import IO
 
+from seqlab.io import numbered_lines
 from seqlab.lm.counting import NGramCounts, count_ngrams, encode_corpus
 from seqlab.lm.errors import CorpusError, LMError
 from seqlab.lm.kneser_ney import DEFAULT_FALLBACK, kneser_ney
@@ -90,22 +87,8 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
     Raises:
         LMError: ``path:line: not valid UTF-8 text``.
     """
-    with _open_binary(path) as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # drop a BOM
-            except UnicodeDecodeError as e:
-                raise LMError(f"{path}:{lineno}: not valid UTF-8 text ({e.reason})") from None
-            yield line[:-2] if line.endswith("\r\n") else line.rstrip("\n")
-
-
-def _open_binary(path: str | os.PathLike) -> IO[bytes]:
-    if str(path) == "-":
-        stdin = sys.stdin
-        # a replaced text stdin (io.StringIO) has no bytes below it
-        raw = getattr(stdin, "buffer", None) or io.BytesIO(stdin.read().encode("utf-8"))
-        return contextlib.nullcontext(raw)  # type: ignore[return-value]
-    return open(path, "rb")
+    for _, line in numbered_lines(path, LMError):
+        yield line
 
 
 def smooth(counts: NGramCounts, config: TrainConfig) -> Estimate:
