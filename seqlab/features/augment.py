@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from seqlab.features.errors import FeatureError
+from seqlab.features.functional import length_mask
 
 __all__ = ["mask_along_axis", "time_warp", "spec_augment"]
 
@@ -58,7 +59,7 @@ def mask_along_axis(
     band = ((pos >= start[..., None]) & (pos < end[..., None])).any(dim=1)  # (B, n)
     if axis == "time":
         return features.masked_fill(band[:, :, None], mask_value)
-    frames = torch.arange(t, device=features.device)[None, :] < lengths.to(features.device)[:, None]
+    frames = length_mask(lengths.to(features.device), t)
     return features.masked_fill(band[:, None, :] & frames[:, :, None], mask_value)  # not padding
 
 
@@ -141,8 +142,5 @@ def spec_augment(
     out = mask_along_axis(
         out, lengths, time_masks, cap, "time", mask_value=mask_value, generator=generator
     )
-    keep = (
-        torch.arange(t, device=features.device)[None, :, None]
-        < lengths.to(features.device)[:, None, None]
-    )
+    keep = length_mask(lengths.to(features.device), t)[..., None]
     return torch.where(keep, out, features)  # padding exactly as it came in

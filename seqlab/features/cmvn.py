@@ -11,6 +11,7 @@ import os
 import torch
 
 from seqlab.features.errors import FeatureError
+from seqlab.features.functional import length_mask
 from seqlab.io import atomic_write
 
 __all__ = ["accumulate_stats", "stats_to_mean_std", "write_kaldi_stats", "read_kaldi_stats"]
@@ -24,8 +25,9 @@ def accumulate_stats(features: torch.Tensor, lengths: torch.Tensor | None = None
     x = features.detach().double()
     if lengths is not None:
         lengths = torch.as_tensor(lengths, device=features.device).long()
-        valid = torch.arange(t, device=x.device)[None, :] < lengths[:, None]
-        x = x.masked_fill(~valid[..., None], 0.0)  # padding (NaN included) adds nothing
+        x = x.masked_fill(
+            ~length_mask(lengths, t)[..., None], 0.0
+        )  # padding (NaN included) adds nothing
         count = float(lengths.clamp(0, t).sum())
     else:
         count = float(b * t)

@@ -128,11 +128,10 @@ def check_finite_samples(
     if not waveforms.numel() or bool(torch.isfinite(waveforms.sum())):  # one pass
         return waveforms
     bad_sample = ~torch.isfinite(waveforms)
-    valid = torch.ones_like(bad_sample)
+    in_signal = bad_sample
     if lengths is not None:
-        positions = torch.arange(waveforms.shape[1], device=waveforms.device)
-        valid = positions < lengths.to(waveforms.device)[:, None]
-    bad = torch.nonzero((bad_sample & valid).any(dim=1)).flatten() + first_row
+        in_signal = bad_sample & F.length_mask(lengths.to(waveforms.device), waveforms.shape[1])
+    bad = torch.nonzero(in_signal.any(dim=1)).flatten() + first_row
     if bad.numel():
         raise FeatureError(f"waveform rows {bad.tolist()} hold NaN or infinite samples")
     return waveforms.masked_fill(bad_sample, 0.0)

@@ -74,9 +74,8 @@ def check_trainer_config(cfg: TrainerConfig) -> None:
         raise ConfigError(f"trainer.amp must be one of {tuple(AMP_DTYPES)}, got {cfg.amp!r}")
     if cfg.monitor not in MONITORS:
         raise ConfigError(f"trainer.monitor must be one of {MONITORS}, got {cfg.monitor!r}")
-    minimum = {"epochs": 1, "accum_steps": 1, "log_every": 1}
-    for key in ("max_steps", "save_every_steps", "keep_last", "average_last", "patience"):
-        minimum[key] = 0
+    minimum = {"epochs": 1, "accum_steps": 1, "log_every": 1, "max_steps": 0,
+               "save_every_steps": 0, "keep_last": 0, "average_last": 0, "patience": 0}  # fmt: skip
     for key, low in minimum.items():
         if getattr(cfg, key) < low:
             raise ConfigError(f"trainer.{key} must be >= {low}, got {getattr(cfg, key)}")
